@@ -1,0 +1,45 @@
+"""Typed settings, read from ``SCIMGATE_*`` environment variables.
+
+Nothing here opens a connection or reads a file: the settings object is built by the
+CLI (or a test) and handed to ``create_app(settings)``.
+"""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure."""
+
+    model_config = SettingsConfigDict(env_prefix="SCIMGATE_", extra="ignore")
+
+    database_url: str = "sqlite:///./scimgate.db"
+    """SQLAlchemy URL of the database: ``sqlite:///path`` (embedded default) or
+    ``postgresql+psycopg://user@host:5432/dbname`` (production)."""
+
+    public_base_url: str | None = None
+    """Externally visible URL of this server (``https://scim.example.com``), used in
+    ``meta.location`` and ``$ref``. When unset, it is taken from each request's host."""
+
+    log_key: SecretStr | None = None
+    """Key ring for the encrypted SCIM request log (reserved for the request log)."""
+
+    demo: bool = False
+    """Demo mode, set by ``scimgate quickstart``: relaxes the secrets that production
+    requires."""
+
+    token_grace_seconds: int = Field(default=0, ge=0)
+    """How long a rotated SCIM token keeps working after its replacement is issued."""
+
+    default_page_size: int = Field(default=100, ge=1)
+    """``count`` used for list requests that do not send one (RFC 7644 §3.4.2.4)."""
+
+    max_page_size: int = Field(default=1000, ge=1)
+    """Largest ``count`` honoured; larger requests are cut to it, as RFC 7644 §3.4.2.4
+    allows, and it is advertised as ``filter.maxResults``."""
+
+    max_members_per_request: int = Field(default=10000, ge=1)
+    """Most group members a single POST, PUT or PATCH may name."""
+
+    sqlite_busy_timeout_ms: int = Field(default=30000, ge=0)
+    """How long an SQLite writer waits for the write lock before giving up."""

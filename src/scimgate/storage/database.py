@@ -1,0 +1,100 @@
+"""The database handle: engine, sessions and schema migrations.
+
+SQLite is the embedded default and PostgreSQL the production backend; both run the
+same models and the same Alembic migrations.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Set on a session's connection to ask SQLite for the write lock up front.
+_WRITE_OPTION = "scimgate_write"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Give every SQLite connection WAL, foreign keys and explicit transactions.
+
+    pysqlite's own transaction handling opens transactions lazily and never for
+    SELECT; we take it over so that a writer says ``BEGIN IMMEDIATE`` and waits for
+    the lock (busy_timeout) instead of failing on a lock upgrade halfway through.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # LIKE must be case-sensitive as on PostgreSQL; case-insensitive filters
+        # compare lower-cased values explicitly (RFC 7643 §2.2 caseExact).
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30000) -> None:
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """Open a session whose work is committed when the block ends without error."""
+        with self._sessions() as session:
+            if write:
+                session.connection(execution_options={_WRITE_OPTION: True})
+            with session.begin():
+                yield session
+
+    def ping(self) -> bool:
+        """Tell whether the database answers a trivial query."""
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT 1")).scalar() == 1
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to ``revision``."""
+        with self.engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Revert the Alembic migrations down to ``revision``."""
+        with self.engine.begin() as connection:
+            command.downgrade(_alembic_config(connection), revision)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config

@@ -1,0 +1,244 @@
+"""SQLAlchemy models: the domain entities of scimgate.
+
+Every tenant-owned row carries ``org_id``, and every query filters on it, so one
+organization's rows are never visible through another's token.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Identical constraint names on SQLite and PostgreSQL, so migrations address them alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """Return a fresh resource id (RFC 7643 §3.1: unique, stable, never reassigned)."""
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and read back timezone-aware.
+
+    SQLite has no timezone-aware type, so both dialects store naive UTC, which keeps
+    ``meta.lastModified`` comparisons identical on both.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the shared naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Organization(Base):
+    """A tenant: one company whose identity provider provisions into scimgate."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    """Name as given by the operator."""
+    name_norm: Mapped[str] = mapped_column(String(200), unique=True)
+    """Lower-cased name: organization names are unique case-insensitively."""
+    scim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The SCIM on/off switch; SCIM also needs a configured SSO connection."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sso: Mapped["SsoConnection | None"] = relationship(
+        back_populates="organization", uselist=False, lazy="selectin"
+    )
+
+    def __repr__(self) -> str:
+        return f"Organization(id={self.id!r}, name={self.name!r})"
+
+
+class SsoConnection(Base):
+    """The SAML identity provider an organization signs in with."""
+
+    __tablename__ = "sso_connections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    entity_id: Mapped[str] = mapped_column(String(1000))
+    """The IdP's SAML entity ID."""
+    sso_url: Mapped[str] = mapped_column(String(2000))
+    """The IdP's single sign-on service URL."""
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    """The IdP's signing certificate, PEM-encoded."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="sso")
+
+
+class ScimToken(Base):
+    """A bearer token an IdP uses for one organization; only its hash is stored."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token, hex-encoded."""
+    prefix: Mapped[str] = mapped_column(String(16))
+    """First characters of the token, to tell tokens apart in listings."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set when the token is rotated: it keeps working until then."""
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"ScimToken(id={self.id!r}, prefix={self.prefix!r})"
+
+
+class User(Base):
+    """A SCIM User of one organization."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_name_norm"),
+        Index("ix_users_org_external_id", "org_id", "external_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(320))
+    """``userName`` exactly as the IdP sent it."""
+    user_name_norm: Mapped[str] = mapped_column(String(320))
+    """Lower-cased ``userName``: RFC 7643 §4.1.1 makes it case-insensitive."""
+    external_id: Mapped[str | None] = mapped_column(String(1000), default=None)
+    display_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    given_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    family_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The rest of the SCIM document (core and enterprise attributes), as validated."""
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    """scrypt hash of a password the IdP sent; never returned (RFC 7643 §4.1.1)."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    emails: Mapped[list["UserEmail"]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="UserEmail.position",
+        lazy="selectin",
+    )
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, user_name={self.user_name!r})"
+
+
+class UserEmail(Base):
+    """One value of a user's ``emails``, kept as a row so filters can reach it in SQL."""
+
+    __tablename__ = "user_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(String(320))
+    value_norm: Mapped[str] = mapped_column(String(320), index=True)
+    type: Mapped[str | None] = mapped_column(String(100), default=None)
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    display: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class Group(Base):
+    """A SCIM Group of one organization."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        UniqueConstraint("org_id", "display_name_norm"),
+        Index("ix_groups_org_external_id", "org_id", "external_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(1000))
+    display_name_norm: Mapped[str] = mapped_column(String(1000))
+    """Lower-cased ``displayName``: group names are unique per organization,
+    case-insensitively."""
+    external_id: Mapped[str | None] = mapped_column(String(1000), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Group(id={self.id!r}, display_name={self.display_name!r})"
+
+
+class GroupMember(Base):
+    """One member of a group: a user or a nested group, one row each.
+
+    Adding or removing a member touches only its row, never the rest of the list.
+    """
+
+    __tablename__ = "group_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id"),
+        UniqueConstraint("group_id", "member_group_id"),
+        CheckConstraint(
+            "(user_id IS NULL) <> (member_group_id IS NULL)", name="exactly_one_member"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
+    )
+    member_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
