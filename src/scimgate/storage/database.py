@@ -67,11 +67,10 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """Open a session whose work is committed when the block ends without error."""
-        with self._sessions() as session:
+        with self._sessions() as session, session.begin():
             if write:
                 session.connection(execution_options={_WRITE_OPTION: True})
-            with session.begin():
-                yield session
+            yield session
 
     def ping(self) -> bool:
         """Tell whether the database answers a trivial query."""

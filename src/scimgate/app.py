@@ -1,0 +1,106 @@
+"""The ASGI application: the only module that wires every layer together."""
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import SCIMException
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from scimgate.config import Settings
+from scimgate.errors import MethodNotAllowedError, NotFoundError, ScimError
+from scimgate.scim.responses import error_response, handle_error
+from scimgate.scim.routes import scim_routes
+from scimgate.storage.database import Database
+
+SCIM_PREFIXES = ("/scim/v2", "/scim")
+_SLASHES = re.compile(r"/{2,}")
+
+
+class PathNormalizer:
+    """Tolerate doubled and trailing slashes (``/scim//Users``, ``/scim/Users/``).
+
+    IdP consoles concatenate a base URL typed with a trailing slash and a path that
+    starts with one; the seed's troubleshooting page shows how often that happens.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = _SLASHES.sub("/", scope["path"])
+            if len(path) > 1:
+                path = path.rstrip("/") or "/"
+            if path != scope["path"]:
+                scope = dict(scope, path=path, raw_path=path.encode())
+        await self.app(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith(SCIM_PREFIXES):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    if exc.status_code == 405:
+        return error_response(MethodNotAllowedError(f"{request.method} is not allowed here."))
+    if exc.status_code == 404:
+        return error_response(NotFoundError(f"No SCIM endpoint at {request.url.path}."))
+    error = ScimError(str(exc.detail))
+    error.status = exc.status_code
+    return error_response(error)
+
+
+async def _healthz(request: Request) -> Response:
+    db: Database = request.app.state.db
+    try:
+        await run_in_threadpool(db.ping)
+    except Exception:  # any failure to answer means "not ready"
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings, db: Database | None = None) -> Starlette:
+    """Build the ASGI app for ``settings``; ``db`` defaults to one opened from them."""
+    database = db or Database(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            database.dispose()
+
+    handlers: dict[Any, Any] = {
+        ScimError: handle_error,
+        SCIMException: handle_error,
+        ValidationError: handle_error,
+        HTTPException: _http_error,
+        Exception: handle_error,
+    }
+    app = Starlette(
+        routes=[
+            Route("/healthz", _healthz, methods=["GET"]),
+            *(Mount(prefix, routes=scim_routes()) for prefix in SCIM_PREFIXES),
+        ],
+        exception_handlers=handlers,
+        middleware=[Middleware(PathNormalizer)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Build the app from ``SCIMGATE_*`` variables; the factory ``serve`` hands to uvicorn."""
+    return create_app(Settings())

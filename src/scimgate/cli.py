@@ -1,0 +1,268 @@
+"""The ``scimgate`` command line: serve, migrate, and manage organizations.
+
+Each command owns its transaction and calls the same domain functions as the SCIM
+API. ``--json`` prints one JSON document for scripts instead of text for people.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from scimgate.config import Settings
+from scimgate.domain import organizations, sso, tokens
+from scimgate.errors import ScimError
+from scimgate.storage.database import Database
+from scimgate.storage.models import Organization, ScimToken
+
+DEMO_ORG = "demo"
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+def _run(settings: Settings, work: Callable[[Session], Any]) -> Any:
+    db = _database(settings)
+    try:
+        db.upgrade()
+        with db.transaction() as session:
+            return work(session)
+    finally:
+        db.dispose()
+
+
+def _org_view(org: Organization) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "scim_enabled": org.scim_enabled,
+        "sso_configured": org.sso is not None,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+def _token_view(token: ScimToken) -> dict[str, Any]:
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "created_at": stamp(token.created_at),
+        "last_used_at": stamp(token.last_used_at),
+        "expires_at": stamp(token.expires_at),
+        "revoked_at": stamp(token.revoked_at),
+    }
+
+
+def _issued_view(issued: tokens.IssuedToken) -> dict[str, Any]:
+    return {**_token_view(issued.token), "token": issued.secret}
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> Any:
+    db = _database(settings)
+    try:
+        db.upgrade()
+    finally:
+        db.dispose()
+    return {"upgraded": True, "database": _safe_url(settings.database_url)}
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> Any:
+    return _run(settings, lambda s: _org_view(organizations.create(s, args.name)))
+
+
+def cmd_org_list(args: argparse.Namespace, settings: Settings) -> Any:
+    return _run(settings, lambda s: [_org_view(org) for org in organizations.list_all(s)])
+
+
+def cmd_sso_configure(args: argparse.Namespace, settings: Settings) -> Any:
+    if args.metadata_file:
+        config = sso.parse_metadata(Path(args.metadata_file).read_bytes())
+    elif args.entity_id and args.sso_url and args.cert_file:
+        config = sso.build_settings(args.entity_id, args.sso_url, Path(args.cert_file).read_bytes())
+    else:
+        raise ScimError("Give --metadata-file, or all of --entity-id, --sso-url and --cert-file.")
+
+    def work(session: Session) -> Any:
+        org = organizations.get(session, args.org)
+        organizations.configure_sso(session, org, config)
+        return {
+            **_org_view(org),
+            "entity_id": config.entity_id,
+            "sso_url": config.sso_url,
+            "certificate": sso.describe_certificate(config.certificate_pem),
+        }
+
+    return _run(settings, work)
+
+
+def cmd_scim_switch(args: argparse.Namespace, settings: Settings) -> Any:
+    def work(session: Session) -> Any:
+        org = organizations.get(session, args.org)
+        organizations.set_scim_enabled(org, args.action == "enable")
+        return _org_view(org)
+
+    return _run(settings, work)
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
+    def work(session: Session) -> Any:
+        org = organizations.get(session, args.org)
+        if args.action == "create":
+            return _issued_view(tokens.issue(session, org))
+        if args.action == "rotate":
+            grace = args.grace_seconds
+            if grace is None:
+                grace = settings.token_grace_seconds
+            issued = tokens.rotate(session, org, timedelta(seconds=grace), args.token_id)
+            return _issued_view(issued)
+        if args.action == "revoke":
+            if not args.token_id:
+                raise ScimError("token revoke needs the id of the token to revoke.")
+            return _token_view(tokens.revoke(session, org, args.token_id))
+        return [_token_view(token) for token in tokens.list_for(session, org)]
+
+    return _run(settings, work)
+
+
+def _prepare_demo(session: Session) -> tokens.IssuedToken:
+    """Create (once) the demo organization with SSO and SCIM on; issue a fresh token."""
+    org = organizations.find_by_name(session, DEMO_ORG) or organizations.create(session, DEMO_ORG)
+    if org.sso is None:
+        organizations.configure_sso(session, org, sso.demo_settings(DEMO_ORG))
+    organizations.set_scim_enabled(org, True)
+    return tokens.issue(session, org)
+
+
+def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> Any:
+    settings = settings.model_copy(update={"demo": True})
+    issued = _run(settings, _prepare_demo)
+    host = "localhost" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+    base = f"http://{host}:{args.port}/scim/v2"
+    if args.json:
+        print(json.dumps({"scim_base_url": base, "token": issued.secret}), flush=True)
+    else:
+        print(f"scimgate demo organization {DEMO_ORG!r} is ready.")
+        print(f"SCIM base URL: {base}")
+        print(f"SCIM token:    {issued.secret}")
+        print("Example:")
+        print(f"  curl -H 'Authorization: Bearer {issued.secret}' {base}/Users", flush=True)
+    _serve(settings, args.host, args.port, workers=1)
+    return None
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> Any:
+    cmd_db_upgrade(args, settings)
+    _serve(settings, args.host, args.port, args.workers)
+    return None
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn  # imported here: only the serving commands need it
+
+    # Workers are separate processes that build their own app from the environment.
+    os.environ["SCIMGATE_DATABASE_URL"] = settings.database_url
+    os.environ["SCIMGATE_DEMO"] = "true" if settings.demo else "false"
+    uvicorn.run(
+        "scimgate.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser = argparse.ArgumentParser(prog="scimgate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Handler, parent: Any = commands, **kwargs: Any) -> Any:
+        sub = parent.add_parser(name, parents=[common], **kwargs)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, help="apply migrations and serve the SCIM API")
+    quick = add("quickstart", cmd_quickstart, help="demo organization, token, and serve")
+    for sub in (serve, quick):
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    add("upgrade", cmd_db_upgrade, parent=db, help="apply migrations")
+
+    org = commands.add_parser("org", help="organizations").add_subparsers(
+        dest="org_cmd", required=True
+    )
+    add("create", cmd_org_create, parent=org).add_argument("name")
+    add("list", cmd_org_list, parent=org)
+
+    sso_cmds = commands.add_parser("sso", help="SSO configuration").add_subparsers(required=True)
+    configure = add("configure", cmd_sso_configure, parent=sso_cmds)
+    configure.add_argument("org")
+    configure.add_argument("--metadata-file")
+    configure.add_argument("--entity-id")
+    configure.add_argument("--sso-url")
+    configure.add_argument("--cert-file")
+
+    scim = add("scim", cmd_scim_switch, help="switch SCIM on or off")
+    scim.add_argument("action", choices=["enable", "disable"])
+    scim.add_argument("org")
+
+    token = add("token", cmd_token, help="SCIM bearer tokens")
+    token.add_argument("action", choices=["create", "rotate", "revoke", "list"])
+    token.add_argument("org")
+    token.add_argument("token_id", nargs="?", help="the token to revoke (or to rotate)")
+    token.add_argument("--grace-seconds", type=int, default=None)
+    return parser
+
+
+def _print(result: Any, as_json: bool) -> None:
+    if result is None:
+        return
+    if as_json:
+        print(json.dumps(result, indent=None))
+        return
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        print("  ".join(f"{key}={value}" for key, value in row.items()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit status 0 on success, 1 on an error it explains."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    try:
+        result = args.handler(args, settings)
+    except ScimError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.detail, "status": exc.status}))
+        else:
+            print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    return 0

@@ -1,0 +1,279 @@
+"""SCIM Groups of an organization and their members.
+
+Members are rows: adding or removing one runs one INSERT or DELETE on that row and
+never reads or rewrites the rest of the list, whatever the group's size.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from scim2_models.path import FilterNode
+from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from scimgate.errors import InvalidValueError, NoSuchMemberError, NotFoundError
+from scimgate.storage.filters import member_filter
+from scimgate.storage.models import Group, GroupMember, Organization, User, utcnow
+
+from .paging import Page, PageRequest
+from .uniqueness import flush_unique
+from .versions import check_precondition
+
+MemberType = Literal["User", "Group"]
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A member as a client names it: the resource id and, optionally, its type."""
+
+    value: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A stored member, with what a SCIM response shows of it."""
+
+    value: str
+    type: MemberType
+    display: str | None
+
+
+@dataclass(frozen=True)
+class Rename:
+    """Set ``displayName``."""
+
+    display_name: str
+
+
+@dataclass(frozen=True)
+class SetExternalId:
+    """Set or clear ``externalId``."""
+
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class AddMembers:
+    """Add members; ones already present are left as they are (RFC 7644 §3.5.2.1)."""
+
+    refs: Sequence[MemberRef]
+
+
+@dataclass(frozen=True)
+class RemoveMembers:
+    """Remove the named members; absent ones are ignored."""
+
+    refs: Sequence[MemberRef]
+
+
+@dataclass(frozen=True)
+class RemoveMembersWhere:
+    """Remove the members a value filter selects (``members[value eq "..."]``)."""
+
+    where: FilterNode
+
+
+@dataclass(frozen=True)
+class ReplaceMembers:
+    """Make the member list exactly ``refs`` (an empty list clears the group)."""
+
+    refs: Sequence[MemberRef]
+
+
+GroupChange = (
+    Rename | SetExternalId | AddMembers | RemoveMembers | RemoveMembersWhere | ReplaceMembers
+)
+
+
+def _taken(name: str) -> str:
+    return f"A group named {name!r} already exists in this organization."
+
+
+def _check_name(name: str) -> str:
+    clean = name.strip()
+    if not clean:
+        raise InvalidValueError("displayName is required and must not be empty.")
+    return clean
+
+
+def create(
+    session: Session, org: Organization, group: Group, members: Sequence[MemberRef]
+) -> Group:
+    """Add a group with its members; its displayName must be free (case-insensitive)."""
+    group.display_name = _check_name(group.display_name)
+    group.display_name_norm = group.display_name.lower()
+    group.org_id = org.id
+    group.created_at = group.updated_at = utcnow()
+    session.add(group)
+    flush_unique(session, _taken(group.display_name))
+    _insert_members(session, org, group, members)
+    return group
+
+
+def get(session: Session, org: Organization, group_id: str) -> Group:
+    """Return the organization's group with this id; 404 if none (or another org's)."""
+    group = session.scalars(
+        select(Group).where(Group.org_id == org.id, Group.id == group_id)
+    ).first()
+    if group is None:
+        raise NotFoundError(f"Group {group_id!r} not found.")
+    return group
+
+
+def search(
+    session: Session,
+    org: Organization,
+    where: ColumnElement[bool] | None,
+    page: PageRequest,
+) -> Page[Group]:
+    """Return one page of the organization's groups matching ``where``, oldest first."""
+    condition = Group.org_id == org.id
+    if where is not None:
+        condition = condition & where
+    total = session.scalar(select(func.count()).select_from(Group).where(condition)) or 0
+    items: list[Group] = []
+    if page.count > 0:
+        items = list(
+            session.scalars(
+                select(Group)
+                .where(condition)
+                .order_by(Group.created_at, Group.id)
+                .offset(page.start_index - 1)
+                .limit(page.count)
+            )
+        )
+    return Page(total=total, items=items, start_index=page.start_index)
+
+
+def members_of(session: Session, group_ids: Iterable[str]) -> dict[str, list[Member]]:
+    """Return the members of each group, in the order they were added."""
+    ids = list(group_ids)
+    found: dict[str, list[Member]] = {group_id: [] for group_id in ids}
+    if not ids:
+        return found
+    for group_id, user_id, nested_id, user_display, group_display in session.execute(
+        _members_query(ids)
+    ):
+        if user_id is not None:
+            found[group_id].append(Member(value=user_id, type="User", display=user_display))
+        elif nested_id is not None:
+            found[group_id].append(Member(value=nested_id, type="Group", display=group_display))
+    return found
+
+
+def _members_query(group_ids: list[str]) -> Select[str, str | None, str | None, str, str]:
+    nested = aliased(Group)
+    return (
+        select(
+            GroupMember.group_id,
+            GroupMember.user_id,
+            GroupMember.member_group_id,
+            func.coalesce(User.display_name, User.user_name),
+            nested.display_name,
+        )
+        .outerjoin(User, User.id == GroupMember.user_id)
+        .outerjoin(nested, nested.id == GroupMember.member_group_id)
+        .where(GroupMember.group_id.in_(group_ids))
+        .order_by(GroupMember.id)
+    )
+
+
+def update(
+    session: Session,
+    org: Organization,
+    group_id: str,
+    changes: Sequence[GroupChange],
+    *,
+    if_match: int | None = None,
+) -> Group:
+    """Apply ``changes`` in order, all or nothing, as PUT and PATCH do."""
+    group = get(session, org, group_id)
+    check_precondition(group.version, if_match)
+    for change in changes:
+        _apply(session, org, group, change)
+    group.version += 1
+    group.updated_at = utcnow()
+    flush_unique(session, _taken(group.display_name))
+    return group
+
+
+def _apply(session: Session, org: Organization, group: Group, change: GroupChange) -> None:
+    match change:
+        case Rename(display_name=name):
+            group.display_name = _check_name(name)
+            group.display_name_norm = group.display_name.lower()
+        case SetExternalId(external_id=external_id):
+            group.external_id = external_id
+        case AddMembers(refs=refs):
+            _insert_members(session, org, group, refs)
+        case RemoveMembers(refs=refs):
+            ids = [ref.value for ref in refs]
+            session.execute(
+                delete(GroupMember).where(
+                    GroupMember.group_id == group.id,
+                    GroupMember.user_id.in_(ids) | GroupMember.member_group_id.in_(ids),
+                )
+            )
+        case RemoveMembersWhere(where=node):
+            session.execute(delete(GroupMember).where(member_filter(node, group.id)))
+        case ReplaceMembers(refs=refs):
+            session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
+            _insert_members(session, org, group, refs)
+
+
+def remove(
+    session: Session, org: Organization, group_id: str, *, if_match: int | None = None
+) -> None:
+    """Delete a group; its member rows go with it, the member users stay."""
+    group = get(session, org, group_id)
+    check_precondition(group.version, if_match)
+    session.delete(group)
+    session.flush()
+
+
+def _insert_members(
+    session: Session, org: Organization, group: Group, refs: Sequence[MemberRef]
+) -> None:
+    if not refs:
+        return
+    rows = [
+        {"group_id": group.id, "user_id": user_id, "member_group_id": nested_id}
+        for user_id, nested_id in _resolve(session, org, group, refs)
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # A member already present is not an error (RFC 7644 §3.5.2.1 "add" is idempotent
+    # for values already there), and ON CONFLICT keeps concurrent adds from racing.
+    session.execute(insert(GroupMember).on_conflict_do_nothing(), rows)
+
+
+def _resolve(
+    session: Session, org: Organization, group: Group, refs: Sequence[MemberRef]
+) -> list[tuple[str | None, str | None]]:
+    """Map member ids to (user_id, nested_group_id) pairs within the organization."""
+    wanted = {ref.value for ref in refs}
+    users = set(session.scalars(select(User.id).where(User.org_id == org.id, User.id.in_(wanted))))
+    groups = set(
+        session.scalars(select(Group.id).where(Group.org_id == org.id, Group.id.in_(wanted)))
+    )
+    resolved: dict[str, tuple[str | None, str | None]] = {}
+    for ref in refs:
+        kind = (ref.type or "").lower()
+        if ref.value in users and kind in ("", "user"):
+            resolved[ref.value] = (ref.value, None)
+        elif ref.value in groups and kind in ("", "group"):
+            if ref.value == group.id:
+                raise InvalidValueError("A group cannot be a member of itself.")
+            resolved[ref.value] = (None, ref.value)
+    missing = [ref.value for ref in refs if ref.value not in resolved]
+    if missing:
+        shown = ", ".join(repr(value) for value in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise NoSuchMemberError(
+            f"Members not found in this organization: {shown}{more}. "
+            "Provision the users (or groups) before adding them to a group."
+        )
+    return list(resolved.values())

@@ -1,0 +1,1 @@
+"""The SCIM 2.0 HTTP adapter (RFC 7644): routes, discovery, mapping and responses."""

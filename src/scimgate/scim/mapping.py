@@ -1,0 +1,240 @@
+"""The one place that knows both SCIM resources and storage rows.
+
+Pure functions with symmetric names: ``to_scim_*`` builds the SCIM resource a
+response shows, ``from_scim_*`` builds the (detached) row a request describes.
+Attributes with their own column or table are lifted out of the stored document so
+each fact is kept once.
+"""
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+
+from scim2_models import EnterpriseUser, Meta
+from scim2_models import Group as ScimGroup
+from scim2_models import User as ScimUserBase
+
+from scimgate.domain.groups import (
+    AddMembers,
+    GroupChange,
+    Member,
+    MemberRef,
+    RemoveMembers,
+    RemoveMembersWhere,
+    Rename,
+    ReplaceMembers,
+    SetExternalId,
+)
+from scimgate.errors import InvalidPathError, InvalidValueError
+from scimgate.storage.models import Group, User, UserEmail
+
+ScimUser = ScimUserBase[EnterpriseUser]
+
+# Keys of the stored document that live in columns or rows instead.
+_LIFTED_USER_KEYS = ("id", "meta", "password", "userName", "externalId", "displayName", "active")
+
+
+def etag(version: int) -> str:
+    """Return the weak ETag of a resource version (RFC 7644 §3.14)."""
+    return f'W/"{version}"'
+
+
+def to_scim_user(row: User, base_url: str) -> ScimUser:
+    """Build the SCIM User a response shows for ``row``."""
+    document: dict[str, Any] = dict(row.attributes)
+    name = dict(document.get("name") or {})
+    name.update(givenName=row.given_name, familyName=row.family_name)
+    document.update(
+        id=row.id,
+        userName=row.user_name,
+        externalId=row.external_id,
+        displayName=row.display_name,
+        active=row.active,
+        name={key: value for key, value in name.items() if value is not None} or None,
+        emails=[_email_document(email) for email in row.emails] or None,
+        meta=_meta(
+            "User", row.created_at, row.updated_at, row.version, f"{base_url}/Users/{row.id}"
+        ),
+    )
+    return ScimUser.model_validate(_without_none(document))
+
+
+def from_scim_user(resource: ScimUser) -> User:
+    """Build the detached row that a validated SCIM User describes."""
+    document = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for key in _LIFTED_USER_KEYS:
+        document.pop(key, None)
+    document.pop("emails", None)
+    name = document.pop("name", {})
+    rest_of_name = {k: v for k, v in name.items() if k not in ("givenName", "familyName")}
+    if rest_of_name:
+        document["name"] = rest_of_name
+    row = User(
+        user_name=resource.user_name or "",
+        external_id=resource.external_id,
+        display_name=resource.display_name,
+        given_name=name.get("givenName"),
+        family_name=name.get("familyName"),
+        # RFC 7643 §4.1.1 gives active no default; a user created without it is active.
+        active=True if resource.active is None else resource.active,
+        attributes=document,
+        password_hash=hash_password(resource.password) if resource.password else None,
+    )
+    row.emails = [
+        UserEmail(
+            position=position,
+            value=email.value,
+            value_norm=email.value.lower(),
+            type=email.type,
+            primary=bool(email.primary),
+            display=email.display,
+        )
+        for position, email in enumerate(resource.emails or [])
+        if email.value
+    ]
+    return row
+
+
+def to_scim_group(row: Group, members: list[Member] | None, base_url: str) -> ScimGroup:
+    """Build the SCIM Group a response shows; ``members`` is None when not requested."""
+    document: dict[str, Any] = {
+        "id": row.id,
+        "displayName": row.display_name,
+        "externalId": row.external_id,
+        "meta": _meta(
+            "Group", row.created_at, row.updated_at, row.version, f"{base_url}/Groups/{row.id}"
+        ),
+    }
+    if members:
+        document["members"] = [
+            _without_none(
+                {
+                    "value": member.value,
+                    "type": member.type,
+                    "display": member.display,
+                    "$ref": f"{base_url}/{member.type}s/{member.value}",
+                }
+            )
+            for member in members
+        ]
+    return ScimGroup.model_validate(_without_none(document))
+
+
+def from_scim_group(resource: ScimGroup) -> tuple[Group, list[MemberRef]]:
+    """Build the detached row and the member list that a validated SCIM Group describes."""
+    row = Group(display_name=resource.display_name or "", external_id=resource.external_id)
+    return row, member_refs(resource.members or [])
+
+
+def member_refs(members: list[Any]) -> list[MemberRef]:
+    """Read member references from SCIM ``members`` values (models or dicts)."""
+    refs: list[MemberRef] = []
+    for member in members:
+        data = member if isinstance(member, dict) else member.model_dump(by_alias=True)
+        value = data.get("value")
+        if isinstance(value, str) and value:
+            member_type = data.get("type")
+            refs.append(
+                MemberRef(value=value, type=member_type if isinstance(member_type, str) else None)
+            )
+    return refs
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with scrypt; the clear text is never stored (RFC 7643 §4.1.1)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    encoded = base64.b64encode(salt + digest).decode()
+    return f"scrypt$16384$8$1${encoded}"
+
+
+def _email_document(email: UserEmail) -> dict[str, Any]:
+    return _without_none(
+        {
+            "value": email.value,
+            "type": email.type,
+            "primary": email.primary or None,
+            "display": email.display,
+        }
+    )
+
+
+def _meta(resource_type: str, created: Any, modified: Any, version: int, location: str) -> Meta:
+    return Meta(
+        resource_type=resource_type,
+        created=created,
+        last_modified=modified,
+        version=etag(version),
+        location=location,
+    )
+
+
+def _without_none(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if value is not None}
+
+
+_GROUP_URN_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:group:"
+
+
+def group_changes(patch: Any) -> list[GroupChange]:
+    """Translate a validated ``PatchOp[Group]`` into domain changes, in order."""
+    changes: list[GroupChange] = []
+    for operation in patch.operations or []:
+        kind = str(operation.op.value).lower()
+        path = operation.path
+        if path is None:
+            if not isinstance(operation.value, dict):
+                raise InvalidValueError(f"A {kind} operation without a path needs an object value.")
+            for key, value in operation.value.items():
+                changes.append(_attribute_change(kind, key, value))
+        elif path.attr.lower() == "members" and path.value_filter is not None:
+            if kind != "remove":
+                raise InvalidPathError(
+                    "Only a remove operation may select members with a filter; "
+                    "add or replace members with the path 'members'."
+                )
+            changes.append(RemoveMembersWhere(where=path.value_filter))
+        elif kind == "remove":
+            changes.append(_removal(path.attr, operation.value))
+        else:
+            changes.append(_attribute_change(kind, path.attr, operation.value))
+    return changes
+
+
+def _attribute_change(kind: str, key: str, value: Any) -> GroupChange:
+    name = key.lower().removeprefix(_GROUP_URN_PREFIX)
+    if name == "displayname":
+        if not isinstance(value, str):
+            raise InvalidValueError("displayName must be a string.")
+        return Rename(display_name=value)
+    if name == "externalid":
+        if value is not None and not isinstance(value, str):
+            raise InvalidValueError("externalId must be a string.")
+        return SetExternalId(external_id=value)
+    if name == "members":
+        refs = _member_list(value)
+        return AddMembers(refs=refs) if kind == "add" else ReplaceMembers(refs=refs)
+    raise InvalidPathError(f"{key!r} is not a writable attribute of a Group.")
+
+
+def _removal(attribute: str, value: Any) -> GroupChange:
+    name = attribute.lower()
+    if name == "members":
+        # A plain "remove members" clears the group (RFC 7644 §3.5.2.2).
+        return RemoveMembers(refs=_member_list(value)) if value else ReplaceMembers(refs=[])
+    if name == "externalid":
+        return SetExternalId(external_id=None)
+    if name == "displayname":
+        raise InvalidValueError("displayName is required and cannot be removed.")
+    raise InvalidPathError(f"{attribute!r} is not a writable attribute of a Group.")
+
+
+def _member_list(value: Any) -> list[MemberRef]:
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("value"), str) for item in value
+    ):
+        raise InvalidValueError('members must be a list of objects like {"value": "<id>"}.')
+    return member_refs(value)

@@ -1,0 +1,54 @@
+"""Resolving a SCIM request's organization and running its work in a transaction."""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from scimgate.config import Settings
+from scimgate.domain import tokens
+from scimgate.storage.database import Database
+from scimgate.storage.models import Organization
+
+T = TypeVar("T")
+
+
+def base_url(request: Request) -> str:
+    """The SCIM base URL the client used: ``…/scim`` or ``…/scim/v2``."""
+    settings: Settings = request.app.state.settings
+    origin = settings.public_base_url or f"{request.url.scheme}://{request.url.netloc}"
+    root_path: str = request.scope.get("root_path", "")
+    return origin.rstrip("/") + root_path
+
+
+async def tenant(request: Request) -> Organization:
+    """Authenticate the bearer token and return its organization.
+
+    Authentication reads only; the token's last use is recorded in a separate short
+    transaction at most once a minute, so a read request stays a read.
+    """
+    db: Database = request.app.state.db
+    authorization = request.headers.get("authorization")
+
+    def job() -> Organization:
+        with db.transaction(write=False) as session:
+            credential = tokens.authenticate(session, authorization)
+        if credential.stale:
+            with db.transaction(write=True) as session:
+                tokens.record_use(session, credential.token_id)
+        return credential.org
+
+    return await run_in_threadpool(job)
+
+
+async def in_transaction(request: Request, work: Callable[[Session], T], *, write: bool) -> T:
+    """Run ``work`` in one transaction that commits only if it returns normally."""
+    db: Database = request.app.state.db
+
+    def job() -> T:
+        with db.transaction(write=write) as session:
+            return work(session)
+
+    return await run_in_threadpool(job)

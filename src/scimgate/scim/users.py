@@ -1,0 +1,151 @@
+"""The ``/Users`` endpoints (RFC 7644 §3.3 to §3.6): parse, one domain call, map, respond."""
+
+from typing import Any
+
+from scim2_models import Context, EnterpriseUser, PatchOp
+from scim2_models import User as ScimUserBase
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimgate.config import Settings
+from scimgate.domain import users
+from scimgate.errors import InvalidValueError
+from scimgate.storage.filters import user_filter
+from scimgate.storage.models import User
+
+from .mapping import ScimUser, from_scim_user, to_scim_user
+from .rendering import dump, list_body, response_parameters
+from .requests import if_match, page_request, read_json, without_foreign_keys
+from .responses import ScimResponse
+from .tenancy import base_url, in_transaction, tenant
+
+USER_SCHEMAS = (str(ScimUserBase.__schema__), str(EnterpriseUser.__schema__))
+# RFC 7643 §4.1: "groups" is readOnly on a User; it is managed through /Groups.
+_READ_ONLY = ("id", "meta", "groups")
+
+
+def parse_user(body: dict[str, Any]) -> ScimUser:
+    """Validate a User body, ignoring read-only attributes and foreign extensions."""
+    resource = ScimUser.model_validate(without_foreign_keys(body, USER_SCHEMAS, _READ_ONLY))
+    if not resource.user_name:
+        raise InvalidValueError("userName is required (the user's email address).")
+    return resource
+
+
+def _resource_response(
+    resource: ScimUser,
+    request: Request,
+    status: int = 200,
+    context: Context = Context.RESOURCE_QUERY_RESPONSE,
+) -> Response:
+    params = response_parameters(request, ScimUser)
+    headers = {"ETag": resource.meta.version} if resource.meta and resource.meta.version else {}
+    if status == 201 and resource.meta and resource.meta.location:
+        headers["Location"] = resource.meta.location
+    return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
+
+
+async def list_users(request: Request) -> Response:
+    """GET /Users: filter, page and project the organization's users."""
+    org = await tenant(request)
+    settings: Settings = request.app.state.settings
+    text = request.query_params.get("filter")
+    where = user_filter(text) if text else None
+    page = page_request(request, settings.default_page_size, settings.max_page_size)
+    params = response_parameters(request, ScimUser)
+    base = base_url(request)
+
+    def work(session: Session) -> dict[str, Any]:
+        found = users.search(session, org, where, page)
+        return list_body(found, [dump(to_scim_user(row, base), params) for row in found.items])
+
+    return ScimResponse(await in_transaction(request, work, write=False))
+
+
+async def create_user(request: Request) -> Response:
+    """POST /Users: provision a user; 201 with Location, 409 if the userName is taken."""
+    org = await tenant(request)
+    row = from_scim_user(parse_user(await read_json(request)))
+    base = base_url(request)
+
+    def work(session: Session) -> ScimUser:
+        return to_scim_user(users.create(session, org, row), base)
+
+    created = await in_transaction(request, work, write=True)
+    return _resource_response(created, request, 201, Context.RESOURCE_CREATION_RESPONSE)
+
+
+async def get_user(request: Request) -> Response:
+    """GET /Users/{id}; 304 when If-None-Match names the current version."""
+    org = await tenant(request)
+    user_id = request.path_params["id"]
+    base = base_url(request)
+
+    def work(session: Session) -> ScimUser:
+        return to_scim_user(users.get(session, org, user_id), base)
+
+    resource = await in_transaction(request, work, write=False)
+    version = resource.meta.version if resource.meta else None
+    if version and request.headers.get("if-none-match") == version:
+        return Response(status_code=304, headers={"ETag": version})
+    return _resource_response(resource, request)
+
+
+async def replace_user(request: Request) -> Response:
+    """PUT /Users/{id}: replace the user's attributes with the body's."""
+    org = await tenant(request)
+    incoming = from_scim_user(parse_user(await read_json(request)))
+    base = base_url(request)
+
+    def work(session: Session) -> ScimUser:
+        row = users.update(
+            session, org, request.path_params["id"], lambda _: incoming, if_match=if_match(request)
+        )
+        return to_scim_user(row, base)
+
+    resource = await in_transaction(request, work, write=True)
+    return _resource_response(resource, request, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
+
+
+async def patch_user(request: Request) -> Response:
+    """PATCH /Users/{id} (RFC 7644 §3.5.2): all operations apply, or none does."""
+    org = await tenant(request)
+    patch = PatchOp[ScimUser].model_validate(
+        await read_json(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+    )
+    base = base_url(request)
+
+    def revise(current: User) -> User:
+        resource = to_scim_user(current, base)
+        patch.patch(resource)
+        return from_scim_user(resource)
+
+    def work(session: Session) -> ScimUser:
+        row = users.update(
+            session, org, request.path_params["id"], revise, if_match=if_match(request)
+        )
+        return to_scim_user(row, base)
+
+    resource = await in_transaction(request, work, write=True)
+    return _patched_response(resource, request)
+
+
+def _patched_response(resource: ScimUser, request: Request) -> Response:
+    # RFC 7644 §3.5.2: 200 with the resource, or 204 when the client asked for no
+    # attributes at all (an empty "attributes" parameter).
+    if "attributes" in request.query_params and not request.query_params["attributes"]:
+        version = resource.meta.version if resource.meta else None
+        return Response(status_code=204, headers={"ETag": version} if version else {})
+    return _resource_response(resource, request, context=Context.RESOURCE_PATCH_RESPONSE)
+
+
+async def delete_user(request: Request) -> Response:
+    """DELETE /Users/{id}: 204, and 404 for every request after."""
+    org = await tenant(request)
+
+    def work(session: Session) -> None:
+        users.remove(session, org, request.path_params["id"], if_match=if_match(request))
+
+    await in_transaction(request, work, write=True)
+    return Response(status_code=204)
