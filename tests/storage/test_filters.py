@@ -1,6 +1,5 @@
 """SCIM filters translated to SQL, run against real SQLite and PostgreSQL databases."""
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,15 +11,14 @@ import pytest
 from scim2_models.path import AttrPath, CompareOperator, Comparison, ValuePath
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from scimgate.errors import InvalidFilterError
 from scimgate.storage.database import Database
 from scimgate.storage.filters import group_filter, member_filter, parse_filter, user_filter
 from scimgate.storage.models import Group, GroupMember, Organization, User, UserEmail
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
 
-POSTGRES_URL = os.environ.get("SCIMGATE_TEST_POSTGRES_URL")
 ORG_ID = "org-filters"
 
 ALICE, BOB, CAROL, DAN, DANA, ERIN = "Alice@Example.com", "bob", "carol", "dan_x", "danax", "Erin"
@@ -115,8 +113,11 @@ PEOPLE = [
 
 def _seed(db: Database) -> None:
     """Insert the organization, users, emails, groups and memberships the tests query."""
-    with Session(db.engine) as s, s.begin():
+    # The models declare no ORM relationship to Organization, so each level of foreign
+    # keys is committed before the next.
+    with db.transaction() as s:
         s.add(Organization(id=ORG_ID, name="Filters", name_norm="filters"))
+    with db.transaction() as s:
         for p in PEOPLE:
             emails = [
                 UserEmail(
@@ -160,7 +161,7 @@ def _seed(db: Database) -> None:
                     updated_at=at("2024-02-01" if gid == "g-eng" else "2024-01-01"),
                 )
             )
-    with Session(db.engine) as s, s.begin():
+    with db.transaction() as s:
         s.add_all(
             [
                 GroupMember(group_id="g-eng", user_id="u-alice"),
@@ -175,9 +176,11 @@ def _seed(db: Database) -> None:
 def _sqlite(tmp_dir: Path) -> Iterator[Database]:
     """Yield a migrated SQLite database in a temporary file."""
     db = Database(f"sqlite:///{tmp_dir / 'filters.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
+    try:
+        db.upgrade()
+        yield db
+    finally:
+        db.dispose()
 
 
 @contextmanager
@@ -207,7 +210,8 @@ def _postgres(url: str) -> Iterator[Database]:
         pytest.param(
             "postgresql",
             marks=pytest.mark.skipif(
-                POSTGRES_URL is None, reason="SCIMGATE_TEST_POSTGRES_URL is not set"
+                POSTGRES_URL is None and not REQUIRE_POSTGRES,
+                reason="PostgreSQL half skipped: set SCIMGATE_TEST_POSTGRES_URL to run it",
             ),
         ),
     ],
@@ -278,6 +282,7 @@ USER_CASES: list[tuple[str, set[str]]] = [
     ('name.givenName eq "ALICE"', {ALICE}),
     ("name.givenName pr", {ALICE, BOB, CAROL}),
     ('name.familyName ew "ES"', {BOB}),
+    ('urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "smith"', {ALICE}),
     ("active eq false", {BOB, ERIN}),
     ("active eq true", {ALICE, CAROL, DAN, DANA}),
     ("active ne true", {BOB, ERIN}),
@@ -303,6 +308,7 @@ USER_CASES: list[tuple[str, set[str]]] = [
     ('emails[type eq "work" and value co "@corp"]', {ALICE}),
     ('emails.type eq "work" and emails.value co "@corp"', {ALICE, BOB}),
     ('emails[type eq "work"].value co "@corp"', {ALICE}),
+    ('EMAILS[TYPE eq "work" and Value co "@CORP"]', {ALICE}),
     ('emails[type eq "work" and not (primary eq true)]', {BOB}),
     ('emails[not (type eq "work")]', {ALICE, BOB, DAN}),
     ('emails[type eq "work" and value co "@corp"] or userName eq "carol"', {ALICE, CAROL}),
@@ -382,7 +388,8 @@ def test_member_filter_drives_a_delete(db: Database) -> None:
 
 INVALID_CASES: list[tuple[str, str]] = [
     ('userName eqq "x"', "Invalid filter 'userName eqq \"x\"': invalid syntax at column 10"),
-    ('(userName eq "x"', "Invalid filter '(userName eq \"x\"': invalid syntax"),
+    ('(userName eq "x"', "Invalid filter '(userName eq \"x\"': invalid syntax at column 14"),
+    ("userName eq", "Invalid filter 'userName eq': invalid syntax at column 10"),
     ('title eq "x"', "Filtering on attribute 'title' is not supported"),
     ('name eq "x"', "Filtering on attribute 'name' is not supported"),
     ('emails.foo eq "x"', "Filtering on attribute 'emails.foo' is not supported"),
@@ -421,7 +428,7 @@ def test_invalid_user_filters_are_refused(text: str, detail: str) -> None:
     """Invalid filters raise InvalidFilterError naming the problem."""
     with pytest.raises(InvalidFilterError) as raised:
         user_filter(text)
-    assert raised.value.detail.startswith(detail)
+    assert raised.value.detail == detail
     assert raised.value.status == 400
 
 

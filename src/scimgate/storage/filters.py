@@ -53,7 +53,7 @@ USER_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 Kind = Literal["string", "boolean", "dateTime"]
-Column = SQLColumnExpression[Any]
+ColumnExpr = SQLColumnExpression[Any]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Attribute:
 
     name: str
     """The SCIM name, as error messages show it."""
-    column: Column
+    column: ColumnExpr
     kind: Kind = "string"
     case_exact: bool = False
     """RFC 7643 §2.2 caseExact; when false, ``column`` must yield lower-cased text."""
@@ -95,7 +95,7 @@ def _by_name(attributes: Iterable[Attribute], prefix: str = "") -> dict[str, Att
     return {attribute.name.lower().removeprefix(prefix): attribute for attribute in attributes}
 
 
-def _lower(column: Column) -> ColumnElement[str]:
+def _lower(column: ColumnExpr) -> ColumnElement[str]:
     """Lower-case a column that has no normalized copy."""
     return func.lower(column, type_=String)
 
@@ -135,6 +135,7 @@ _MEMBERS = Relation(
                 func.coalesce(GroupMember.user_id, GroupMember.member_group_id),
                 case_exact=True,
             ),
+            # Spelled in lower case, as every case-insensitive column must yield.
             Attribute(
                 "members.type",
                 case((GroupMember.user_id.is_not(None), "user"), else_="group"),
@@ -165,7 +166,7 @@ GROUP_SCHEMA = Schema(
     {"members": _MEMBERS},
 )
 
-_OPERATORS: dict[CompareOperator, Callable[[Column, Any], ColumnElement[bool]]] = {
+_OPERATORS: dict[CompareOperator, Callable[[ColumnExpr, Any], ColumnElement[bool]]] = {
     CompareOperator.eq: operator.eq,
     CompareOperator.gt: operator.gt,
     CompareOperator.ge: operator.ge,
