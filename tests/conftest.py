@@ -115,7 +115,10 @@ class Tenant:
         headers = self.headers(kwargs.pop("headers", None))
         if "json" in kwargs:
             headers.setdefault("Content-Type", SCIM_JSON)
-        return self.client.request(method, self.prefix + path, headers=headers, **kwargs)
+        response: httpx.Response = self.client.request(
+            method, self.prefix + path, headers=headers, **kwargs
+        )
+        return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)

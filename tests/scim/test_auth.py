@@ -1,5 +1,7 @@
 """Authentication, the SSO gate, tokens and path tolerance on the SCIM endpoint."""
 
+from datetime import timedelta
+
 from starlette.testclient import TestClient
 
 from scimgate.domain import organizations, tokens
@@ -8,7 +10,7 @@ from tests.conftest import Tenant, TenantFactory, assert_scim_error, user_body
 
 
 def test_missing_authorization_is_401_with_challenge(client: TestClient, tenant: Tenant) -> None:
-    """A request without Authorization gets 401, WWW-Authenticate: Bearer and a detail naming the cause."""
+    """No Authorization header: 401, a Bearer challenge and a detail naming the cause."""
     response = client.get("/scim/v2/Users")
     body = assert_scim_error(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
@@ -62,9 +64,7 @@ def test_revoked_token_is_401(tenant: Tenant, database: Database) -> None:
 def test_rotation_without_grace_retires_old_token(tenant: Tenant, database: Database) -> None:
     """Rotating with the default grace of 0 makes the old token fail and the new one work."""
     with database.transaction() as session:
-        issued = tokens.rotate(
-            session, organizations.get(session, tenant.name), tokens.timedelta(0)
-        )
+        issued = tokens.rotate(session, organizations.get(session, tenant.name), timedelta(0))
     assert_scim_error(tenant.get("/Users"), 401)
     tenant.token = issued.secret
     assert tenant.get("/Users").status_code == 200
@@ -74,9 +74,7 @@ def test_rotation_with_grace_keeps_old_token_working(tenant: Tenant, database: D
     """During the grace period both the old and the new token work."""
     old = tenant.token
     with database.transaction() as session:
-        issued = tokens.rotate(
-            session, organizations.get(session, tenant.name), tokens.timedelta(hours=1)
-        )
+        issued = tokens.rotate(session, organizations.get(session, tenant.name), timedelta(hours=1))
     assert tenant.get("/Users").status_code == 200
     tenant.token = issued.secret
     assert tenant.get("/Users").status_code == 200
