@@ -55,7 +55,7 @@ def _names(response: Any) -> list[str]:
 
 
 def test_create_returns_201_with_location_etag_and_members(tenant: Tenant) -> None:
-    """POST answers 201 with Location and ETag, and echoes each member with value, type, display and $ref."""
+    """POST is 201 with Location and ETag, and echoes members with value, type, display, $ref."""
     ada = _user(tenant, "ada@example.com", displayName="Ada Lovelace")
     bob = _user(tenant, "bob@example.com")
     response = tenant.post("/Groups", json=group_body("Engineering", [ada, bob], externalId="e-1"))
@@ -93,7 +93,7 @@ def test_create_with_nested_group_member(tenant: Tenant) -> None:
 
 
 def test_create_duplicate_name_in_other_case_is_409(tenant: Tenant) -> None:
-    """displayName is unique per organization case-insensitively: a second POST gets 409 uniqueness."""
+    """displayName is unique per organization in any case: a second POST gets 409 uniqueness."""
     _group(tenant, "Engineering")
     assert_scim_error(tenant.post("/Groups", json=group_body("ENGINEERING")), 409, "uniqueness")
     assert tenant.get("/Groups").json()["totalResults"] == 1
@@ -108,7 +108,7 @@ def test_create_without_display_name_is_400(tenant: Tenant) -> None:
 
 
 def test_create_with_unknown_member_is_400_naming_it(tenant: Tenant) -> None:
-    """A member id that exists nowhere is refused with 400 invalidValue whose detail names the id."""
+    """A member id that exists nowhere is 400 invalidValue, and the detail names the id."""
     ada = _user(tenant, "ada@example.com")
     response = tenant.post("/Groups", json=group_body("Eng", [ada, "no-such-id"]))
     body = assert_scim_error(response, 400, "invalidValue")
@@ -163,7 +163,8 @@ def test_create_ignores_client_id_and_meta(tenant: Tenant) -> None:
 def test_create_ignores_unknown_extension(tenant: Tenant) -> None:
     """Attributes of an extension schema the server does not know are ignored, not refused."""
     urn = "urn:example:params:scim:schemas:extension:custom:2.0:Group"
-    body = group_body("Eng", **{urn: {"costCenter": "42"}})
+    body = group_body("Eng")
+    body[urn] = {"costCenter": "42"}
     body["schemas"] = [GROUP_SCHEMA, urn]
     response = tenant.post("/Groups", json=body)
     assert response.status_code == 201, response.text
@@ -302,9 +303,8 @@ def test_filter_members_value_path(tenant: Tenant) -> None:
     bob = _user(tenant, "bob@example.com")
     _group(tenant, "Eng", [ada, bob])
     _group(tenant, "Ops", [bob])
-    assert _names(tenant.get("/Groups", params={"filter": f'members[value eq "{ada}"]'})) == [
-        "Eng"
-    ]
+    found = tenant.get("/Groups", params={"filter": f'members[value eq "{ada}"]'})
+    assert _names(found) == ["Eng"]
 
 
 def test_invalid_filter_is_400(tenant: Tenant) -> None:
@@ -369,6 +369,18 @@ def test_put_rename_to_taken_name_is_409(tenant: Tenant) -> None:
     assert _fetch(tenant, eng["id"])["displayName"] == "Eng"
 
 
+def test_put_with_unknown_member_changes_nothing(tenant: Tenant) -> None:
+    """A PUT naming a missing member is 400 and leaves name and members as they were."""
+    ada = _user(tenant, "ada@example.com")
+    group = _group(tenant, "Eng", [ada])
+    response = tenant.put(f"/Groups/{group['id']}", json=group_body("Renamed", ["ghost"]))
+    body = assert_scim_error(response, 400, "invalidValue")
+    assert "ghost" in body["detail"]
+    stored = _fetch(tenant, group["id"])
+    assert stored["displayName"] == "Eng"
+    assert _member_ids(stored) == [ada]
+
+
 # PATCH /Groups/{id} (RFC 7644 §3.5.2)
 
 
@@ -431,6 +443,14 @@ def test_patch_remove_members_by_value_list(tenant: Tenant) -> None:
     group = _group(tenant, "Eng", [ada, bob])
     _patch(tenant, group["id"], {"op": "remove", "path": "members", "value": [{"value": ada}]})
     assert _member_ids(_fetch(tenant, group["id"])) == [bob]
+
+
+def test_patch_remove_members_with_empty_value_list_removes_nothing(tenant: Tenant) -> None:
+    """remove with path "members" and an empty value list removes no member."""
+    ada = _user(tenant, "ada@example.com")
+    group = _group(tenant, "Eng", [ada])
+    _patch(tenant, group["id"], {"op": "remove", "path": "members", "value": []})
+    assert _member_ids(_fetch(tenant, group["id"])) == [ada]
 
 
 def test_patch_replace_members(tenant: Tenant) -> None:
@@ -507,7 +527,7 @@ def test_patch_remove_external_id(tenant: Tenant) -> None:
 
 
 def test_patch_op_names_are_case_insensitive(tenant: Tenant) -> None:
-    """"Add", "Remove" and "Replace" work as their lower-case spellings (as Entra ID sends them)."""
+    """Op names are case-insensitive: Add, ADD, Remove and Replace work (Entra ID sends them)."""
     ada = _user(tenant, "ada@example.com")
     bob = _user(tenant, "bob@example.com")
     group = _group(tenant, "Eng")
@@ -553,12 +573,14 @@ def test_patch_is_atomic_over_rename(tenant: Tenant) -> None:
 
 
 def test_patch_remove_display_name_is_400(tenant: Tenant) -> None:
-    """displayName is required, so removing it is refused with 400."""
+    """displayName is required, so removing it is refused with 400 mutability."""
     group = _group(tenant, "Eng")
     response = tenant.patch(
         f"/Groups/{group['id']}", json=patch_body({"op": "remove", "path": "displayName"})
     )
-    assert_scim_error(response, 400, "invalidValue")
+    # RFC 7644 §3.5.2: an operation incompatible with the attribute's schema (here
+    # "required") fails; §3.12 names that case "mutability".
+    assert_scim_error(response, 400, "mutability")
     assert _fetch(tenant, group["id"])["displayName"] == "Eng"
 
 
@@ -570,6 +592,14 @@ def test_patch_replace_display_name_with_blank_is_400(tenant: Tenant) -> None:
         json=patch_body({"op": "replace", "path": "displayName", "value": "  "}),
     )
     assert_scim_error(response, 400, "invalidValue")
+
+
+def test_patch_remove_without_path_is_400(tenant: Tenant) -> None:
+    """A remove without path has no target: 400 noTarget (RFC 7644 §3.5.2.2)."""
+    group = _group(tenant, "Eng", [_user(tenant, "ada@example.com")])
+    response = tenant.patch(f"/Groups/{group['id']}", json=patch_body({"op": "remove"}))
+    assert_scim_error(response, 400, "noTarget")
+    assert len(_fetch(tenant, group["id"])["members"]) == 1
 
 
 def test_patch_add_with_filter_path_is_400(tenant: Tenant) -> None:
@@ -594,8 +624,9 @@ def test_patch_unknown_attribute_is_400(tenant: Tenant) -> None:
         path, json=patch_body({"op": "replace", "path": "nickName", "value": "x"})
     )
     assert_scim_error(response, 400, "invalidPath")
+    # Without a path the unknown name is part of the value, so the value is what is invalid.
     response = tenant.patch(path, json=patch_body({"op": "replace", "value": {"nickName": "x"}}))
-    assert_scim_error(response, 400, "invalidPath")
+    assert_scim_error(response, 400, "invalidValue")
     assert _fetch(tenant, group["id"])["meta"]["version"] == group["meta"]["version"]
 
 
@@ -658,6 +689,40 @@ def test_patch_rename_to_taken_name_is_409(tenant: Tenant) -> None:
     )
     assert_scim_error(response, 409, "uniqueness")
     assert _fetch(tenant, eng["id"])["displayName"] == "Eng"
+
+
+def test_patch_rename_to_taken_name_with_member_change_is_409(tenant: Tenant) -> None:
+    """A rename to a taken name is 409 even when the same PATCH also changes members."""
+    ada = _user(tenant, "ada@example.com")
+    _group(tenant, "Sales")
+    eng = _group(tenant, "Eng")
+    response = tenant.patch(
+        f"/Groups/{eng['id']}",
+        json=patch_body(
+            {"op": "replace", "path": "displayName", "value": "Sales"},
+            {"op": "add", "path": "members", "value": [{"value": ada}]},
+        ),
+    )
+    assert_scim_error(response, 409, "uniqueness")
+    stored = _fetch(tenant, eng["id"])
+    assert stored["displayName"] == "Eng"
+    assert "members" not in stored
+
+
+def test_patch_only_final_name_must_be_free(tenant: Tenant) -> None:
+    """Operations apply in order (RFC 7644 §3.5.2): only the final name must be free."""
+    ada = _user(tenant, "ada@example.com")
+    _group(tenant, "Sales")
+    eng = _group(tenant, "Eng")
+    body = _patch(
+        tenant,
+        eng["id"],
+        {"op": "replace", "path": "displayName", "value": "Sales"},
+        {"op": "add", "path": "members", "value": [{"value": ada}]},
+        {"op": "replace", "path": "displayName", "value": "Engineering"},
+    )
+    assert body["displayName"] == "Engineering"
+    assert _member_ids(body) == [ada]
 
 
 def test_patch_rename_in_case_only(tenant: Tenant) -> None:

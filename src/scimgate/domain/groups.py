@@ -14,11 +14,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from scimgate.errors import InvalidValueError, NoSuchMemberError, NotFoundError
+from scimgate.errors import InvalidValueError, NoSuchMemberError
 from scimgate.storage.filters import member_filter
 from scimgate.storage.models import Group, GroupMember, Organization, User, utcnow
 
+from . import rows
 from .paging import Page, PageRequest
+from .rows import check_fits
 from .uniqueness import flush_unique
 from .versions import check_precondition
 
@@ -93,6 +95,9 @@ def _taken(name: str) -> str:
     return f"A group named {name!r} already exists in this organization."
 
 
+_GROUP_COLUMNS = {"display_name": "displayName", "external_id": "externalId"}
+
+
 def _check_name(name: str) -> str:
     clean = name.strip()
     if not clean:
@@ -106,6 +111,7 @@ def create(
     """Add a group with its members; its displayName must be free (case-insensitive)."""
     group.display_name = _check_name(group.display_name)
     group.display_name_norm = group.display_name.lower()
+    check_fits(group, _GROUP_COLUMNS)
     group.org_id = org.id
     group.created_at = group.updated_at = utcnow()
     session.add(group)
@@ -116,12 +122,7 @@ def create(
 
 def get(session: Session, org: Organization, group_id: str) -> Group:
     """Return the organization's group with this id; 404 if none (or another org's)."""
-    group = session.scalars(
-        select(Group).where(Group.org_id == org.id, Group.id == group_id)
-    ).first()
-    if group is None:
-        raise NotFoundError(f"Group {group_id!r} not found.")
-    return group
+    return rows.get(session, org, Group, group_id)
 
 
 def search(
@@ -131,22 +132,7 @@ def search(
     page: PageRequest,
 ) -> Page[Group]:
     """Return one page of the organization's groups matching ``where``, oldest first."""
-    condition = Group.org_id == org.id
-    if where is not None:
-        condition = condition & where
-    total = session.scalar(select(func.count()).select_from(Group).where(condition)) or 0
-    items: list[Group] = []
-    if page.count > 0:
-        items = list(
-            session.scalars(
-                select(Group)
-                .where(condition)
-                .order_by(Group.created_at, Group.id)
-                .offset(page.start_index - 1)
-                .limit(page.count)
-            )
-        )
-    return Page(total=total, items=items, start_index=page.start_index)
+    return rows.search(session, org, Group, where, page)
 
 
 def members_of(session: Session, group_ids: Iterable[str]) -> dict[str, list[Member]]:
@@ -193,8 +179,13 @@ def update(
     """Apply ``changes`` in order, all or nothing, as PUT and PATCH do."""
     group = get(session, org, group_id)
     check_precondition(group.version, if_match)
-    for change in changes:
-        _apply(session, org, group, change)
+    # Member changes run SQL statements, which would autoflush a pending rename outside
+    # flush_unique and surface a taken name as an IntegrityError instead of a 409. The
+    # name is checked once, after every change, so that only the final state counts.
+    with session.no_autoflush:
+        for change in changes:
+            _apply(session, org, group, change)
+    check_fits(group, _GROUP_COLUMNS)
     group.version += 1
     group.updated_at = utcnow()
     flush_unique(session, _taken(group.display_name))
@@ -254,7 +245,8 @@ def _resolve(
     session: Session, org: Organization, group: Group, refs: Sequence[MemberRef]
 ) -> list[tuple[str | None, str | None]]:
     """Map member ids to (user_id, nested_group_id) pairs within the organization."""
-    wanted = {ref.value for ref in refs}
+    # No id holds NUL, and PostgreSQL refuses to compare text holding it.
+    wanted = {ref.value for ref in refs if "\x00" not in ref.value}
     users = set(session.scalars(select(User.id).where(User.org_id == org.id, User.id.in_(wanted))))
     groups = set(
         session.scalars(select(Group.id).where(Group.org_id == org.id, Group.id.in_(wanted)))

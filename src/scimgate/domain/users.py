@@ -3,13 +3,15 @@
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from scimgate.errors import InvalidValueError, NotFoundError
+from scimgate.errors import InvalidValueError
 from scimgate.storage.models import Organization, User, utcnow
 
+from . import rows
 from .paging import Page, PageRequest
+from .rows import check_fits
 from .uniqueness import flush_unique
 from .versions import check_precondition
 
@@ -26,6 +28,17 @@ _REPLACED = (
 )
 
 
+# The SCIM name of every string column a user's attributes are lifted into.
+_USER_COLUMNS = {
+    "user_name": "userName",
+    "external_id": "externalId",
+    "display_name": "displayName",
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+}
+_EMAIL_COLUMNS = {"value": "emails.value", "type": "emails.type", "display": "emails.display"}
+
+
 def _check(user: User) -> None:
     # The seed's rule: userName is the person's email address. Syntax only, no DNS
     # look-up, so provisioning never depends on the network.
@@ -35,6 +48,9 @@ def _check(user: User) -> None:
         raise InvalidValueError(
             f"userName {user.user_name!r} is not a valid email address: {exc}"
         ) from None
+    check_fits(user, _USER_COLUMNS)
+    for email in user.emails:
+        check_fits(email, _EMAIL_COLUMNS)
     user.user_name_norm = user.user_name.lower()
 
 
@@ -54,10 +70,7 @@ def create(session: Session, org: Organization, user: User) -> User:
 
 def get(session: Session, org: Organization, user_id: str) -> User:
     """Return the organization's user with this id; 404 if none (or another org's)."""
-    user = session.scalars(select(User).where(User.org_id == org.id, User.id == user_id)).first()
-    if user is None:
-        raise NotFoundError(f"User {user_id!r} not found.")
-    return user
+    return rows.get(session, org, User, user_id)
 
 
 def search(
@@ -67,22 +80,7 @@ def search(
     page: PageRequest,
 ) -> Page[User]:
     """Return one page of the organization's users matching ``where``, oldest first."""
-    condition = User.org_id == org.id
-    if where is not None:
-        condition = condition & where
-    total = session.scalar(select(func.count()).select_from(User).where(condition)) or 0
-    items: list[User] = []
-    if page.count > 0:
-        items = list(
-            session.scalars(
-                select(User)
-                .where(condition)
-                .order_by(User.created_at, User.id)
-                .offset(page.start_index - 1)
-                .limit(page.count)
-            )
-        )
-    return Page(total=total, items=items, start_index=page.start_index)
+    return rows.search(session, org, User, where, page)
 
 
 def update(

@@ -104,21 +104,20 @@ async def get_service_provider_config(request: Request) -> Response:
     return ScimResponse(service_provider_config(request.app.state.settings, base_url(request)))
 
 
+def _listing(request: Request, described: list[dict[str, Any]], kind: str) -> Response:
+    wanted = request.path_params.get("id")
+    if wanted:
+        return ScimResponse(_find(described, wanted, kind))
+    return ScimResponse(_list(described))
+
+
 async def get_resource_types(request: Request) -> Response:
     """GET /ResourceTypes and /ResourceTypes/{id}."""
     await tenant(request)
-    described = resource_types(base_url(request))
-    wanted = request.path_params.get("id")
-    if wanted:
-        return ScimResponse(_find(described, wanted, "resource type"))
-    return ScimResponse(_list(described))
+    return _listing(request, resource_types(base_url(request)), "resource type")
 
 
 async def get_schemas(request: Request) -> Response:
     """GET /Schemas and /Schemas/{id}."""
     await tenant(request)
-    described = schemas(base_url(request))
-    wanted = request.path_params.get("id")
-    if wanted:
-        return ScimResponse(_find(described, wanted, "schema"))
-    return ScimResponse(_list(described))
+    return _listing(request, schemas(base_url(request)), "schema")

@@ -10,13 +10,21 @@ from starlette.responses import Response
 
 from scimgate.config import Settings
 from scimgate.domain import groups
-from scimgate.domain.groups import Rename, ReplaceMembers, SetExternalId
+from scimgate.domain.groups import GroupChange, Rename, ReplaceMembers, SetExternalId
 from scimgate.errors import InvalidValueError, TooManyError
 from scimgate.storage.filters import group_filter
-from scimgate.storage.models import Group
+from scimgate.storage.models import Group, Organization
 
 from .mapping import from_scim_group, group_changes, to_scim_group
-from .rendering import dump, list_body, response_parameters, wants
+from .rendering import (
+    dump,
+    list_body,
+    not_modified,
+    resource_response,
+    response_parameters,
+    wants,
+    wants_no_content,
+)
 from .requests import if_match, page_request, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
@@ -54,18 +62,6 @@ def _render(
     return to_scim_group(row, members, base)
 
 
-def _resource_response(
-    resource: ScimGroup,
-    params: ResponseParameters[Any],
-    status: int = 200,
-    context: Context = Context.RESOURCE_QUERY_RESPONSE,
-) -> Response:
-    headers = {"ETag": resource.meta.version} if resource.meta and resource.meta.version else {}
-    if status == 201 and resource.meta and resource.meta.location:
-        headers["Location"] = resource.meta.location
-    return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
-
-
 async def list_groups(request: Request) -> Response:
     """GET /Groups: filter, page and project the organization's groups."""
     org = await tenant(request)
@@ -100,7 +96,7 @@ async def create_group(request: Request) -> Response:
         return _render(session, groups.create(session, org, row, refs), base, params)
 
     created = await in_transaction(request, work, write=True)
-    return _resource_response(created, params, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return resource_response(created, params, 201, Context.RESOURCE_CREATION_RESPONSE)
 
 
 async def get_group(request: Request) -> Response:
@@ -113,17 +109,14 @@ async def get_group(request: Request) -> Response:
         return _render(session, groups.get(session, org, request.path_params["id"]), base, params)
 
     resource = await in_transaction(request, work, write=False)
-    version = resource.meta.version if resource.meta else None
-    if version and request.headers.get("if-none-match") == version:
-        return Response(status_code=304, headers={"ETag": version})
-    return _resource_response(resource, params)
+    return not_modified(request, resource) or resource_response(resource, params)
 
 
 async def replace_group(request: Request) -> Response:
     """PUT /Groups/{id}: replace name, externalId and the whole member list."""
     org = await tenant(request)
     row, refs = from_scim_group(parse_group(await read_json(request), request.app.state.settings))
-    changes = [
+    changes: list[GroupChange] = [
         Rename(display_name=row.display_name),
         SetExternalId(external_id=row.external_id),
         ReplaceMembers(refs=refs),
@@ -134,27 +127,50 @@ async def replace_group(request: Request) -> Response:
 async def patch_group(request: Request) -> Response:
     """PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations apply, or none does."""
     org = await tenant(request)
-    patch = PatchOp[ScimGroup].model_validate(
-        await read_json(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-    )
-    changes = group_changes(patch)
+    body, removal_values = _take_removal_values(await read_json(request))
+    patch = PatchOp[ScimGroup].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    changes = group_changes(patch, removal_values)
     named = sum(len(getattr(change, "refs", ())) for change in changes)
     _check_member_count(named, request.app.state.settings)
-    if "attributes" in request.query_params and not request.query_params["attributes"]:
-        # RFC 7644 §3.5.2: the client asked for no attributes; answer 204.
+    if wants_no_content(request):
         await _apply(request, org, changes)
         return Response(status_code=204)
     return await _update(request, org, changes, Context.RESOURCE_PATCH_RESPONSE)
 
 
-async def _apply(request: Request, org: Any, changes: list[Any]) -> None:
+def _take_removal_values(body: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+    """Return the body without the values of remove operations, and those values by index.
+
+    RFC 7644 §3.5.2.2 gives "remove" no value and the model library refuses one, but
+    Entra ID removes group members as {"op": "Remove", "path": "members", "value":
+    [{"value": "<id>"}]}; that value names the members to remove.
+    """
+    key = next((name for name in body if name.lower() == "operations"), None)
+    if key is None or not isinstance(body[key], list):
+        return body, {}
+    values: dict[int, Any] = {}
+    kept: list[Any] = []
+    for index, operation in enumerate(body[key]):
+        if isinstance(operation, dict):
+            names = {name.lower(): name for name in operation}
+            op = operation.get(names.get("op", ""))
+            if isinstance(op, str) and op.lower() == "remove" and "value" in names:
+                values[index] = operation[names["value"]]
+                operation = {k: v for k, v in operation.items() if k != names["value"]}
+        kept.append(operation)
+    return {**body, key: kept}, values
+
+
+async def _apply(request: Request, org: Organization, changes: list[GroupChange]) -> None:
     def work(session: Session) -> None:
         groups.update(session, org, request.path_params["id"], changes, if_match=if_match(request))
 
     await in_transaction(request, work, write=True)
 
 
-async def _update(request: Request, org: Any, changes: list[Any], context: Context) -> Response:
+async def _update(
+    request: Request, org: Organization, changes: list[GroupChange], context: Context
+) -> Response:
     params = response_parameters(request, ScimGroup)
     base = base_url(request)
 
@@ -165,7 +181,7 @@ async def _update(request: Request, org: Any, changes: list[Any], context: Conte
         return _render(session, row, base, params)
 
     resource = await in_transaction(request, work, write=True)
-    return _resource_response(resource, params, context=context)
+    return resource_response(resource, params, context=context)
 
 
 async def delete_group(request: Request) -> Response:

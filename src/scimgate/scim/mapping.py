@@ -175,18 +175,27 @@ def _without_none(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _GROUP_URN_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:group:"
+_GROUP_READ_ONLY = ("id", "meta")
 
 
-def group_changes(patch: Any) -> list[GroupChange]:
-    """Translate a validated ``PatchOp[Group]`` into domain changes, in order."""
+def group_changes(patch: Any, removal_values: dict[int, Any] | None = None) -> list[GroupChange]:
+    """Translate a validated ``PatchOp[Group]`` into domain changes, in order.
+
+    ``removal_values`` holds, by operation index, the values of remove operations that
+    were taken off the body before validation (see ``scim.groups.patch_group``).
+    """
     changes: list[GroupChange] = []
-    for operation in patch.operations or []:
+    for index, operation in enumerate(patch.operations or []):
         kind = str(operation.op.value).lower()
         path = operation.path
         if path is None:
             if not isinstance(operation.value, dict):
                 raise InvalidValueError(f"A {kind} operation without a path needs an object value.")
             for key, value in operation.value.items():
+                # Okta renames with {"op": "replace", "value": {"id": ..., "displayName": ...}};
+                # read-only attributes are ignored here as PUT ignores them (RFC 7644 §3.5.1).
+                if key.lower().removeprefix(_GROUP_URN_PREFIX) in _GROUP_READ_ONLY:
+                    continue
                 changes.append(_attribute_change(kind, key, value))
         elif path.attr.lower() == "members" and path.value_filter is not None:
             if kind != "remove":
@@ -196,7 +205,8 @@ def group_changes(patch: Any) -> list[GroupChange]:
                 )
             changes.append(RemoveMembersWhere(where=path.value_filter))
         elif kind == "remove":
-            changes.append(_removal(path.attr, operation.value))
+            value = (removal_values or {}).get(index, operation.value)
+            changes.append(_removal(path.attr, value))
         else:
             changes.append(_attribute_change(kind, path.attr, operation.value))
     return changes
@@ -221,8 +231,11 @@ def _attribute_change(kind: str, key: str, value: Any) -> GroupChange:
 def _removal(attribute: str, value: Any) -> GroupChange:
     name = attribute.lower()
     if name == "members":
-        # A plain "remove members" clears the group (RFC 7644 §3.5.2.2).
-        return RemoveMembers(refs=_member_list(value)) if value else ReplaceMembers(refs=[])
+        # A plain "remove members" clears the group (RFC 7644 §3.5.2.2); one naming
+        # members, even none of them, removes only those.
+        if value is None:
+            return ReplaceMembers(refs=[])
+        return RemoveMembers(refs=_member_list(value))
     if name == "externalid":
         return SetExternalId(external_id=None)
     if name == "displayname":

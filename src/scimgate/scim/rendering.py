@@ -5,8 +5,12 @@ from typing import Any
 from scim2_models import Context, ResponseParameters
 from scim2_models import Resource as ScimResource
 from starlette.requests import Request
+from starlette.responses import Response
 
 from scimgate.domain.paging import Page
+
+from .requests import none_match, parse_etag
+from .responses import ScimResponse
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -54,3 +58,34 @@ def list_body(page: Page[Any], resources: list[dict[str, Any]]) -> dict[str, Any
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
+
+
+def resource_response(
+    resource: ScimResource[Any],
+    params: ResponseParameters[Any] | None,
+    status: int = 200,
+    context: Context = Context.RESOURCE_QUERY_RESPONSE,
+) -> Response:
+    """Respond with one resource, its ETag, and on 201 its Location (RFC 7644 §3.3)."""
+    meta = resource.meta
+    headers = {"ETag": meta.version} if meta and meta.version else {}
+    if status == 201 and meta and meta.location:
+        headers["Location"] = meta.location
+    return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
+
+
+def not_modified(request: Request, resource: ScimResource[Any]) -> Response | None:
+    """Answer 304 when ``If-None-Match`` names the resource's version (RFC 7644 §3.14)."""
+    version = resource.meta.version if resource.meta else None
+    if version and none_match(request, parse_etag(version)):
+        return Response(status_code=304, headers={"ETag": version})
+    return None
+
+
+def wants_no_content(request: Request) -> bool:
+    """Tell whether the client asked for no attributes (an empty ``attributes``).
+
+    RFC 7644 §3.5.2 lets a PATCH answer 204 instead of the resource; we do so only
+    when the client asked for nothing back.
+    """
+    return "attributes" in request.query_params and not request.query_params["attributes"]

@@ -107,3 +107,16 @@ def parse_etag(raw: str) -> int:
     tag = raw.strip()
     tag = tag.removeprefix("W/").strip('"')
     return int(tag) if tag.isdigit() else -1
+
+
+def none_match(request: Request, version: int) -> bool:
+    """Tell whether ``If-None-Match`` names ``version``, or is ``*``: a GET answers 304.
+
+    RFC 7232 §3.2: the header lists entity tags, compared weakly, so ``"3"`` and
+    ``W/"3"`` both name version 3.
+    """
+    raw = request.headers.get("if-none-match")
+    if raw is None:
+        return False
+    tags = [tag.strip() for tag in raw.split(",") if tag.strip()]
+    return "*" in tags or any(parse_etag(tag) == version for tag in tags)

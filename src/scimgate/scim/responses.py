@@ -50,7 +50,12 @@ def as_scim_error(exc: Exception) -> ScimError:
     if isinstance(exc, ScimError):
         return exc
     if isinstance(exc, SCIMException):
-        return _from_library(exc.status, exc.scim_type or None, exc.detail)
+        detail = exc.detail
+        if isinstance(exc.__cause__, ValidationError):
+            # scim2_models reports a value a PATCH writes with pydantic's multi-line
+            # text; name the attribute instead, as for a POST body.
+            detail = _validation_detail(exc.__cause__)
+        return _from_library(exc.status, exc.scim_type or None, detail)
     if isinstance(exc, ValidationError):
         return _from_validation(exc)
     return ScimError()
@@ -63,15 +68,27 @@ def _from_library(status: int, scim_type: str | None, detail: str) -> ScimError:
     return error
 
 
-def _from_validation(exc: ValidationError) -> ScimError:
-    """Name the offending attribute, and keep a scimType the model library chose."""
+def _validation_detail(exc: ValidationError) -> str:
+    """Say which attribute is wrong and why, by its SCIM (camelCase) name."""
     first = exc.errors()[0]
-    location = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))
-    ctx = first.get("ctx") or {}
+    location = ".".join(_camel(str(part)) for part in first["loc"] if not isinstance(part, int))
     message = first["msg"]
     detail = f"{location}: {message}" if location else message
     if len(exc.errors()) > 1:
         detail += f" (and {len(exc.errors()) - 1} more problems)"
+    return detail
+
+
+def _camel(name: str) -> str:
+    # Sub-models validated on their own report Python field names ("given_name").
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _from_validation(exc: ValidationError) -> ScimError:
+    """Name the offending attribute, and keep a scimType the model library chose."""
+    ctx = exc.errors()[0].get("ctx") or {}
+    detail = _validation_detail(exc)
     scim_type = ctx.get("scim_type")
     if scim_type:
         return _from_library(int(ctx.get("status", 400)), scim_type, detail)

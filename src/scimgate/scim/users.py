@@ -15,7 +15,14 @@ from scimgate.storage.filters import user_filter
 from scimgate.storage.models import User
 
 from .mapping import ScimUser, from_scim_user, to_scim_user
-from .rendering import dump, list_body, response_parameters
+from .rendering import (
+    dump,
+    list_body,
+    not_modified,
+    resource_response,
+    response_parameters,
+    wants_no_content,
+)
 from .requests import if_match, page_request, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
@@ -33,17 +40,13 @@ def parse_user(body: dict[str, Any]) -> ScimUser:
     return resource
 
 
-def _resource_response(
+def _respond(
     resource: ScimUser,
     request: Request,
     status: int = 200,
     context: Context = Context.RESOURCE_QUERY_RESPONSE,
 ) -> Response:
-    params = response_parameters(request, ScimUser)
-    headers = {"ETag": resource.meta.version} if resource.meta and resource.meta.version else {}
-    if status == 201 and resource.meta and resource.meta.location:
-        headers["Location"] = resource.meta.location
-    return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
+    return resource_response(resource, response_parameters(request, ScimUser), status, context)
 
 
 async def list_users(request: Request) -> Response:
@@ -73,7 +76,7 @@ async def create_user(request: Request) -> Response:
         return to_scim_user(users.create(session, org, row), base)
 
     created = await in_transaction(request, work, write=True)
-    return _resource_response(created, request, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return _respond(created, request, 201, Context.RESOURCE_CREATION_RESPONSE)
 
 
 async def get_user(request: Request) -> Response:
@@ -86,10 +89,7 @@ async def get_user(request: Request) -> Response:
         return to_scim_user(users.get(session, org, user_id), base)
 
     resource = await in_transaction(request, work, write=False)
-    version = resource.meta.version if resource.meta else None
-    if version and request.headers.get("if-none-match") == version:
-        return Response(status_code=304, headers={"ETag": version})
-    return _resource_response(resource, request)
+    return not_modified(request, resource) or _respond(resource, request)
 
 
 async def replace_user(request: Request) -> Response:
@@ -105,20 +105,54 @@ async def replace_user(request: Request) -> Response:
         return to_scim_user(row, base)
 
     resource = await in_transaction(request, work, write=True)
-    return _resource_response(resource, request, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return _respond(resource, request, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
+
+
+def _is_foreign(name: str) -> bool:
+    """Tell whether an attribute path or key belongs to an extension the server lacks."""
+    lowered = name.split("[", 1)[0].strip().lower()
+    known = (urn.lower() for urn in USER_SCHEMAS)
+    return ":" in lowered and not any(
+        lowered == urn or lowered.startswith(urn + ":") for urn in known
+    )
+
+
+def parse_user_patch(body: dict[str, Any]) -> PatchOp[ScimUser] | None:
+    """Validate a PatchOp body, ignoring what it says about foreign extensions.
+
+    POST and PUT ignore the attributes of extensions this server does not define
+    (``without_foreign_keys``); PATCH does the same, so an IdP that maps custom
+    attributes can still update the user's other ones. None means every operation
+    was about such an extension, so nothing changes.
+    """
+    operations = body.get("Operations")
+    if isinstance(operations, list) and operations:
+        kept: list[Any] = []
+        for operation in operations:
+            if isinstance(operation, dict):
+                path, value = operation.get("path"), operation.get("value")
+                if isinstance(path, str) and _is_foreign(path):
+                    continue
+                if path is None and isinstance(value, dict):
+                    value = {key: item for key, item in value.items() if not _is_foreign(key)}
+                    operation = {**operation, "value": value}
+            kept.append(operation)
+        if not kept:
+            return None
+        body = {**body, "Operations": kept}
+    return PatchOp[ScimUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
 
 
 async def patch_user(request: Request) -> Response:
     """PATCH /Users/{id} (RFC 7644 §3.5.2): all operations apply, or none does."""
     org = await tenant(request)
-    patch = PatchOp[ScimUser].model_validate(
-        await read_json(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-    )
+    patch = parse_user_patch(await read_json(request))
     base = base_url(request)
 
     def revise(current: User) -> User:
         resource = to_scim_user(current, base)
-        patch.patch(resource)
+        if patch is not None:
+            patch.patch(resource)
         return from_scim_user(resource)
 
     def work(session: Session) -> ScimUser:
@@ -134,10 +168,10 @@ async def patch_user(request: Request) -> Response:
 def _patched_response(resource: ScimUser, request: Request) -> Response:
     # RFC 7644 §3.5.2: 200 with the resource, or 204 when the client asked for no
     # attributes at all (an empty "attributes" parameter).
-    if "attributes" in request.query_params and not request.query_params["attributes"]:
+    if wants_no_content(request):
         version = resource.meta.version if resource.meta else None
         return Response(status_code=204, headers={"ETag": version} if version else {})
-    return _resource_response(resource, request, context=Context.RESOURCE_PATCH_RESPONSE)
+    return _respond(resource, request, context=Context.RESOURCE_PATCH_RESPONSE)
 
 
 async def delete_user(request: Request) -> Response:
