@@ -25,7 +25,7 @@ from .rendering import (
     wants,
     wants_no_content,
 )
-from .requests import if_match, page_request, read_json, without_foreign_keys
+from .requests import if_match, list_query, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
 
@@ -65,10 +65,7 @@ def _render(
 async def list_groups(request: Request) -> Response:
     """GET /Groups: filter, page and project the organization's groups."""
     org = await tenant(request)
-    settings: Settings = request.app.state.settings
-    text = request.query_params.get("filter")
-    where = group_filter(text) if text else None
-    page = page_request(request, settings.default_page_size, settings.max_page_size)
+    where, page = list_query(request, group_filter)
     params = response_parameters(request, ScimGroup)
     base = base_url(request)
 

@@ -1,10 +1,13 @@
 """Reading SCIM requests: bodies, query parameters and preconditions."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from starlette.requests import Request
 
+from scimgate.config import Settings
 from scimgate.domain.paging import PageRequest
 from scimgate.errors import (
     InvalidSyntaxError,
@@ -69,6 +72,16 @@ def without_foreign_keys(
             urn for urn in schemas if isinstance(urn, str) and urn.lower() in known
         ]
     return cleaned
+
+
+def list_query(
+    request: Request, translate: Callable[[str], ColumnElement[bool]]
+) -> tuple[ColumnElement[bool] | None, PageRequest]:
+    """Read the ``filter`` (translated to SQL by ``translate``) and paging of a list request."""
+    settings: Settings = request.app.state.settings
+    text = request.query_params.get("filter")
+    where = translate(text) if text else None
+    return where, page_request(request, settings.default_page_size, settings.max_page_size)
 
 
 def page_request(request: Request, default_count: int, max_count: int) -> PageRequest:

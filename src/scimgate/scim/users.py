@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimgate.config import Settings
 from scimgate.domain import users
 from scimgate.errors import InvalidValueError
 from scimgate.storage.filters import user_filter
@@ -23,7 +22,7 @@ from .rendering import (
     response_parameters,
     wants_no_content,
 )
-from .requests import if_match, page_request, read_json, without_foreign_keys
+from .requests import if_match, list_query, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
 
@@ -52,10 +51,7 @@ def _respond(
 async def list_users(request: Request) -> Response:
     """GET /Users: filter, page and project the organization's users."""
     org = await tenant(request)
-    settings: Settings = request.app.state.settings
-    text = request.query_params.get("filter")
-    where = user_filter(text) if text else None
-    page = page_request(request, settings.default_page_size, settings.max_page_size)
+    where, page = list_query(request, user_filter)
     params = response_parameters(request, ScimUser)
     base = base_url(request)
 
