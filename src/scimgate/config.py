@@ -41,5 +41,13 @@ class Settings(BaseSettings):
     max_members_per_request: int = Field(default=10000, ge=1)
     """Most group members a single POST, PUT or PATCH may name."""
 
+    bulk_max_operations: int = Field(default=1000, ge=1)
+    """Most operations one ``/Bulk`` request may carry (RFC 7644 §3.7.4), advertised in
+    ``/ServiceProviderConfig``."""
+
+    bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1)
+    """Largest ``/Bulk`` request body in bytes (RFC 7644 §3.7.4), advertised in
+    ``/ServiceProviderConfig``."""
+
     sqlite_busy_timeout_ms: int = Field(default=30000, ge=0)
     """How long an SQLite writer waits for the write lock before giving up."""

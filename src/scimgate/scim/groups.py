@@ -15,6 +15,7 @@ from scimgate.errors import InvalidValueError, TooManyError
 from scimgate.storage.filters import group_filter
 from scimgate.storage.models import Group, Organization
 
+from .listing import list_query
 from .mapping import from_scim_group, group_changes, to_scim_group
 from .rendering import (
     dump,
@@ -25,7 +26,7 @@ from .rendering import (
     wants,
     wants_no_content,
 )
-from .requests import if_match, list_query, read_json, without_foreign_keys
+from .requests import if_match, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
 

@@ -2,7 +2,7 @@
 
 from starlette.routing import BaseRoute, Route
 
-from . import discovery, groups, users
+from . import bulk, discovery, groups, unsupported, users
 
 
 def scim_routes() -> list[BaseRoute]:
@@ -20,6 +20,8 @@ def scim_routes() -> list[BaseRoute]:
         Route("/Groups/{id}", groups.replace_group, methods=["PUT"]),
         Route("/Groups/{id}", groups.patch_group, methods=["PATCH"]),
         Route("/Groups/{id}", groups.delete_group, methods=["DELETE"]),
+        Route("/Bulk", bulk.post_bulk, methods=["POST"]),
+        Route("/Me", unsupported.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/ServiceProviderConfig", discovery.get_service_provider_config, methods=["GET"]),
         Route("/ResourceTypes", discovery.get_resource_types, methods=["GET"]),
         Route("/ResourceTypes/{id}", discovery.get_resource_types, methods=["GET"]),

@@ -13,6 +13,7 @@ from scimgate.errors import InvalidValueError
 from scimgate.storage.filters import user_filter
 from scimgate.storage.models import User
 
+from .listing import list_query
 from .mapping import ScimUser, from_scim_user, to_scim_user
 from .rendering import (
     dump,
@@ -22,7 +23,7 @@ from .rendering import (
     response_parameters,
     wants_no_content,
 )
-from .requests import if_match, list_query, read_json, without_foreign_keys
+from .requests import if_match, read_json, without_foreign_keys
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction, tenant
 
