@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """Largest ``count`` honoured; larger requests are cut to it, as RFC 7644 §3.4.2.4
     allows, and it is advertised as ``filter.maxResults``."""
 
+    cursor_timeout_seconds: int = Field(default=3600, ge=1)
+    """How long a pagination cursor stays valid (RFC 9865 ``cursorTimeout``)."""
+
     max_members_per_request: int = Field(default=10000, ge=1)
     """Most group members a single POST, PUT or PATCH may name."""
 

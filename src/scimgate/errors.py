@@ -12,12 +12,15 @@ them into an RFC 7644 §3.12 Error response, so domain and storage code raise by
     ├── NoTargetError               400 noTarget
     ├── MutabilityError             400 mutability
     ├── TooManyError                400 tooMany
+    ├── InvalidCursorError          400 invalidCursor
+    │   └── ExpiredCursorError      400 expiredCursor
     ├── UnauthorizedError           401
     ├── ForbiddenError              403
     ├── NotFoundError               404
     │   └── ScimUnavailableError    404
     ├── MethodNotAllowedError       405
     ├── UniquenessError             409 uniqueness
+    ├── UnresolvedReferenceError    409
     ├── PreconditionFailedError     412
     ├── PayloadTooLargeError        413
     ├── UnsupportedMediaTypeError   415
@@ -99,6 +102,21 @@ class TooManyError(ScimError):
     default_detail = "The request would return or affect too many resources."
 
 
+class InvalidCursorError(ScimError):
+    """A pagination cursor is malformed, altered, or issued for another query (RFC 9865)."""
+
+    status = 400
+    scim_type = "invalidCursor"
+    default_detail = "The cursor is not valid for this query; start again without one."
+
+
+class ExpiredCursorError(InvalidCursorError):
+    """A pagination cursor is older than the advertised cursor timeout (RFC 9865)."""
+
+    scim_type = "expiredCursor"
+    default_detail = "The cursor has expired; start again without one."
+
+
 class UnauthorizedError(ScimError):
     """The bearer token is missing, malformed, unknown or revoked."""
 
@@ -137,6 +155,13 @@ class UniquenessError(ScimError):
     status = 409
     scim_type = "uniqueness"
     default_detail = "One or more unique attribute values are already in use."
+
+
+class UnresolvedReferenceError(ScimError):
+    """A bulkId reference names no resource the bulk job created (RFC 7644 §3.7.3)."""
+
+    status = 409
+    default_detail = "A bulkId reference could not be resolved."
 
 
 class PreconditionFailedError(ScimError):

@@ -8,7 +8,7 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def test_service_provider_config(tenant: Tenant) -> None:
-    """The config advertises PATCH, filtering with its maximum, ETags, and bearer tokens."""
+    """RFC 7643 §5: the config advertises exactly the features the server implements."""
     response = tenant.get("/ServiceProviderConfig")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/scim+json")
@@ -16,10 +16,19 @@ def test_service_provider_config(tenant: Tenant) -> None:
     assert config["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
     assert config["patch"] == {"supported": True}
     assert config["filter"] == {"supported": True, "maxResults": 1000}
-    assert config["bulk"]["supported"] is False
-    assert config["sort"] == {"supported": False}
-    assert config["changePassword"] == {"supported": False}
+    assert config["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1048576}
+    assert config["sort"] == {"supported": True}
+    assert config["changePassword"] == {"supported": True}
     assert config["etag"] == {"supported": True}
+    # RFC 9865 §4: cursor and index paging, with their sizes and the cursor timeout.
+    assert config["pagination"] == {
+        "cursor": True,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": 100,
+        "maxPageSize": 1000,
+        "cursorTimeout": 3600,
+    }
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     assert config["meta"]["location"].endswith("/scim/v2/ServiceProviderConfig")
 
@@ -55,3 +64,17 @@ def test_schemas_carry_attribute_characteristics(tenant: Tenant) -> None:
     members = next(a for a in group["attributes"] if a["name"] == "members")
     assert members["multiValued"] is True
     assert_scim_error(tenant.get("/Schemas/urn:nope"), 404)
+
+
+def test_me_is_not_implemented(tenant: Tenant) -> None:
+    """RFC 7644 §3.11: /Me answers 501 as a SCIM error, there being no end-user login."""
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        assert_scim_error(tenant.request(method, "/Me"), 501)
+
+
+def test_unsupported_endpoints_are_scim_errors(tenant: Tenant) -> None:
+    """RFC 7644 §3.12: unknown endpoints and methods answer with SCIM errors, never HTML."""
+    assert_scim_error(tenant.get("/Devices"), 404)
+    assert_scim_error(tenant.delete("/ServiceProviderConfig"), 405)
+    assert_scim_error(tenant.request("PUT", "/Users"), 405)
+    assert_scim_error(tenant.get("/Bulk"), 405)

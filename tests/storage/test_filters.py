@@ -6,16 +6,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scim2_models.path import AttrPath, CompareOperator, Comparison, ValuePath
 from sqlalchemy import create_engine, delete, select
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from scimgate.errors import InvalidFilterError
 from scimgate.storage.database import Database
-from scimgate.storage.filters import group_filter, member_filter, parse_filter, user_filter
+from scimgate.storage.filters import (
+    ENTERPRISE_USER_URN,
+    group_filter,
+    member_filter,
+    parse_filter,
+    user_filter,
+)
 from scimgate.storage.models import Group, GroupMember, Organization, User, UserEmail
 from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
 
@@ -53,6 +62,8 @@ class Person:
     family_name: str | None = None
     active: bool = True
     emails: list[Email] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+    """The rest of the SCIM document, stored as ``User.attributes`` is."""
 
 
 PEOPLE = [
@@ -66,6 +77,55 @@ PEOPLE = [
         given_name="Alice",
         family_name="Smith",
         emails=[Email("Alice@Corp.example", "work", True), Email("alice@home.example", "home")],
+        document={
+            "nickName": "Ali",
+            "profileUrl": "https://example.com/Alice",
+            "title": "Senior Engineer",
+            "userType": "Employee",
+            "preferredLanguage": "en-US",
+            "locale": "en-US",
+            "timezone": "Europe/Paris",
+            "name": {
+                "formatted": "Ms. Alice Smith",
+                "middleName": "Jane",
+                "honorificPrefix": "Ms.",
+            },
+            "phoneNumbers": [
+                {"value": "+1 555 0100", "type": "work", "primary": True},
+                {"value": "+33 1 23 45 67", "type": "mobile"},
+            ],
+            "ims": [{"value": "AliceAim", "type": "aim", "display": "Alice on AIM"}],
+            "photos": [
+                {"value": "https://photos.example.com/Alice.jpg", "type": "photo", "primary": True}
+            ],
+            "addresses": [
+                {
+                    "formatted": "1 Rue de Rivoli, 75001 Paris",
+                    "streetAddress": "1 Rue de Rivoli",
+                    "locality": "Paris",
+                    "region": "IDF",
+                    "postalCode": "75001",
+                    "country": "FR",
+                    "type": "work",
+                    "primary": True,
+                }
+            ],
+            "entitlements": [{"value": "Premium", "display": "Premium Support", "type": "support"}],
+            "roles": [{"value": "Admin", "type": "system", "primary": True}],
+            "x509Certificates": [{"value": "MIIBcert", "display": "Alice's certificate"}],
+            ENTERPRISE_USER_URN: {
+                "employeeNumber": "7",
+                "costCenter": "CC-10",
+                "organization": "Acme",
+                "division": "R&D",
+                "department": "Platform",
+                "manager": {
+                    "value": "u-bob",
+                    "displayName": "Bob Jones",
+                    "$ref": "https://scim.example.com/Users/u-bob",
+                },
+            },
+        },
     ),
     Person(
         "u-bob",
@@ -79,8 +139,52 @@ PEOPLE = [
         active=False,
         # The work address and the corp address are different values.
         emails=[Email("bob@home.example", "work"), Email("bob@corp.example", "home", True)],
+        document={
+            "nickName": "Bobby",
+            "title": "Engineer",
+            "userType": "Contractor",
+            "preferredLanguage": "fr-FR",
+            "locale": "fr-FR",
+            "timezone": "Europe/Paris",
+            "name": {"honorificSuffix": "Jr."},
+            # As with emails: the work number and the 555 number are different values.
+            "phoneNumbers": [
+                {"value": "+1 555 0199", "type": "home"},
+                {"value": "+1 444 0100", "type": "work"},
+            ],
+            "addresses": [
+                {"type": "home", "locality": "Paris", "country": "FR"},
+                {"type": "work", "locality": "Lyon", "country": "FR", "primary": False},
+            ],
+            "roles": [{"value": "admin"}, {"value": "Auditor"}],
+            # Case-exact values that differ from Alice's only in case.
+            "x509Certificates": [{"value": "miibcert"}],
+            ENTERPRISE_USER_URN: {
+                "employeeNumber": "70",
+                "organization": "acme",
+                "department": "Sales",
+                "manager": {"value": "U-ALICE"},
+            },
+        },
     ),
-    Person("u-carol", CAROL, "2023-03-01", "2024-06-01T00:00:00", given_name="Carol"),
+    Person(
+        "u-carol",
+        CAROL,
+        "2023-03-01",
+        "2024-06-01T00:00:00",
+        given_name="Carol",
+        document={
+            "nickName": "",
+            "title": "Engineering Manager",
+            "profileUrl": "https://example.com/alice",
+            "photos": [{"value": "https://photos.example.com/alice.jpg"}],
+            "ims": [{"value": "carol@xmpp.example", "type": "xmpp"}],
+            ENTERPRISE_USER_URN: {
+                "employeeNumber": "",
+                "manager": {"value": "u-alice", "displayName": "Alice Smith"},
+            },
+        },
+    ),
     Person(
         "u-dan",
         DAN,
@@ -89,6 +193,11 @@ PEOPLE = [
         external_id="50%/off",
         display_name="100% Dan",
         emails=[Email("dan@corp.example")],
+        document={
+            "title": "100% remote_x",
+            "phoneNumbers": [{"value": "555-0000", "primary": False}],
+            "entitlements": [],
+        },
     ),
     Person(
         "u-danax",
@@ -97,6 +206,7 @@ PEOPLE = [
         "2024-06-01T00:00:00",
         external_id="50x/off",
         display_name="100x Dan",
+        document={"title": "100x remote", ENTERPRISE_USER_URN: {"costCenter": "CC-1"}},
     ),
     Person(
         "u-erin",
@@ -143,6 +253,7 @@ def _seed(db: Database) -> None:
                     created_at=at(p.created),
                     updated_at=at(p.updated),
                     emails=emails,
+                    attributes=p.document,
                 )
             )
         for gid, name, external_id in [
@@ -170,6 +281,18 @@ def _seed(db: Database) -> None:
                 GroupMember(group_id="g-sales", member_group_id="g-eng"),
             ]
         )
+
+
+@contextmanager
+def migrated_database(dialect: str, tmp_dir: Path) -> Iterator[Database]:
+    """Yield an empty, migrated database of ``dialect``."""
+    if dialect == "sqlite":
+        opened = _sqlite(tmp_dir)
+    else:
+        assert POSTGRES_URL is not None
+        opened = _postgres(POSTGRES_URL)
+    with opened as database:
+        yield database
 
 
 @contextmanager
@@ -203,29 +326,25 @@ def _postgres(url: str) -> Iterator[Database]:
         admin.dispose()
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                POSTGRES_URL is None and not REQUIRE_POSTGRES,
-                reason="PostgreSQL half skipped: set SCIMGATE_TEST_POSTGRES_URL to run it",
-            ),
+DIALECTS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            POSTGRES_URL is None and not REQUIRE_POSTGRES,
+            reason="PostgreSQL half skipped: set SCIMGATE_TEST_POSTGRES_URL to run it",
         ),
-    ],
-)
+    ),
+]
+"""The dialects a module-scoped database fixture runs on."""
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
 def db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
     """Yield a seeded database of each dialect."""
-    if request.param == "sqlite":
-        opened = _sqlite(tmp_path_factory.mktemp("filters"))
-    else:
-        assert POSTGRES_URL is not None
-        opened = _postgres(POSTGRES_URL)
-    with opened as database:
+    with migrated_database(request.param, tmp_path_factory.mktemp("filters")) as database:
         _seed(database)
         yield database
 
@@ -329,6 +448,121 @@ def test_user_filter_matches(db: Database, text: str, expected: set[str]) -> Non
     assert users_matching(db, text) == expected
 
 
+ENTERPRISE = ENTERPRISE_USER_URN
+
+# Attributes read from the stored document (RFC 7643 §4.1 and §4.3) rather than columns.
+DOCUMENT_CASES: list[tuple[str, set[str]]] = [
+    ('nickName eq "ALI"', {ALICE}),
+    # RFC 7644 §3.4.2.2: an empty string is not a value, so pr does not match it.
+    ("nickName pr", {ALICE, BOB}),
+    ('title co "engineer"', {ALICE, BOB, CAROL}),
+    ('title sw "ENGINEER"', {BOB, CAROL}),
+    ('title ew "engineer"', {ALICE, BOB}),
+    ('title eq "engineer"', {BOB}),
+    ('title ne "engineer"', EVERYONE - {BOB}),
+    ('not (title eq "engineer")', EVERYONE - {BOB}),
+    ('title gt "f"', {ALICE}),
+    ('title le "engineer"', {BOB, DAN, DANA}),
+    ('title co "0%"', {DAN}),
+    ('title ew "_x"', {DAN}),
+    ("title pr", EVERYONE - {ERIN}),
+    ("title eq null", {ERIN}),
+    ('userType eq "employee"', {ALICE}),
+    ('preferredLanguage sw "fr"', {BOB}),
+    ('locale eq "EN-us"', {ALICE}),
+    ('timezone eq "europe/paris"', {ALICE, BOB}),
+    # RFC 7643 §2.3.7: a reference is case-exact.
+    ('profileUrl eq "https://example.com/Alice"', {ALICE}),
+    ('profileUrl eq "https://example.com/alice"', {CAROL}),
+    ('profileUrl co "ALICE"', set()),
+    ('name.formatted co "alice"', {ALICE}),
+    ('name.middleName eq "JANE"', {ALICE}),
+    ("name.honorificPrefix pr", {ALICE}),
+    ('name.honorificSuffix eq "jr."', {BOB}),
+    ("urn:ietf:params:scim:schemas:core:2.0:User:name.middleName pr", {ALICE}),
+    # A complex attribute is present when one of its sub-attributes is.
+    ("name pr", {ALICE, BOB, CAROL}),
+    ("not (name pr)", {DAN, DANA, ERIN}),
+    ("manager pr", {ALICE, BOB, CAROL}),
+    # The enterprise extension, qualified by its URN (in any case) or not.
+    ('employeeNumber eq "7"', {ALICE}),
+    (f'{ENTERPRISE}:employeeNumber eq "7"', {ALICE}),
+    (f'{ENTERPRISE.upper()}:EMPLOYEENUMBER sw "7"', {ALICE, BOB}),
+    ("employeeNumber pr", {ALICE, BOB}),
+    ('costCenter eq "cc-1"', {DANA}),
+    ('costCenter sw "CC-1"', {ALICE, DANA}),
+    ('organization eq "ACME"', {ALICE, BOB}),
+    ('division eq "r&d"', {ALICE}),
+    ('department ne "sales"', EVERYONE - {BOB}),
+    ('manager.displayName eq "bob jones"', {ALICE}),
+    ("manager.displayName pr", {ALICE, CAROL}),
+    ('manager.$ref ew "/Users/u-bob"', {ALICE}),
+    # manager.value is an id, case-exact (RFC 7643 errata 8472).
+    ('manager.value eq "u-bob"', {ALICE}),
+    ('manager.value eq "u-alice"', {CAROL}),
+    (f'{ENTERPRISE}:manager.value eq "U-ALICE"', {BOB}),
+    # Multi-valued attributes: any value may match; a value filter holds for one value.
+    ('phoneNumbers[type eq "work" and value co "555"]', {ALICE}),
+    ('phoneNumbers.type eq "work" and phoneNumbers.value co "555"', {ALICE, BOB}),
+    ('phoneNumbers[type eq "work"].value co "444"', {BOB}),
+    ('phoneNumbers co "555"', {ALICE, BOB, DAN}),
+    ('phoneNumbers.value eq "+1 444 0100"', {BOB}),
+    ('phoneNumbers ne "+1 444 0100"', EVERYONE - {BOB}),
+    ("phoneNumbers pr", {ALICE, BOB, DAN}),
+    ("not (phoneNumbers pr)", {CAROL, DANA, ERIN}),
+    ("phoneNumbers eq null", {CAROL, DANA, ERIN}),
+    ("phoneNumbers.primary eq true", {ALICE}),
+    ("phoneNumbers.primary eq false", {DAN}),
+    ("phoneNumbers.primary pr", {ALICE, DAN}),
+    ("phoneNumbers[not (primary eq true)]", {ALICE, BOB, DAN}),
+    ('ims.value eq "aliceaim"', {ALICE}),
+    ('ims[type eq "xmpp"]', {CAROL}),
+    ('ims.display co "AIM"', {ALICE}),
+    # RFC 7643 §2.3.7: a photo is a reference, case-exact.
+    ('photos eq "https://photos.example.com/Alice.jpg"', {ALICE}),
+    ('photos.value ew "alice.jpg"', {CAROL}),
+    ('photos[type eq "PHOTO" and primary eq true]', {ALICE}),
+    ('addresses[locality eq "paris"]', {ALICE, BOB}),
+    ('addresses[type eq "work" and locality eq "Paris"]', {ALICE}),
+    ('addresses.type eq "work" and addresses.locality eq "Paris"', {ALICE, BOB}),
+    ('addresses.country eq "fr"', {ALICE, BOB}),
+    ('addresses.postalCode sw "75"', {ALICE}),
+    ('addresses.streetAddress co "rivoli"', {ALICE}),
+    ('addresses.region eq "idf"', {ALICE}),
+    ('addresses.formatted co "75001 PARIS"', {ALICE}),
+    ("addresses.primary eq false", {BOB}),
+    ("addresses pr", {ALICE, BOB}),
+    ('entitlements eq "premium"', {ALICE}),
+    ('entitlements.display sw "premium"', {ALICE}),
+    ('entitlements.type eq "support"', {ALICE}),
+    # An empty list holds no value.
+    ("entitlements pr", {ALICE}),
+    ('roles eq "admin"', {ALICE, BOB}),
+    ('roles[value eq "admin" and primary eq true]', {ALICE}),
+    ('roles.type eq "SYSTEM"', {ALICE}),
+    ('roles.value eq "auditor"', {BOB}),
+    # RFC 7643 §2.3.6: binary values are case-exact.
+    ('x509Certificates eq "MIIBcert"', {ALICE}),
+    ('x509Certificates.value eq "miibcert"', {BOB}),
+    ('x509Certificates.value sw "MIIB"', {ALICE}),
+    ('x509Certificates.display co "certificate"', {ALICE}),
+    ('meta.resourceType eq "User"', EVERYONE),
+    ('meta.resourceType eq "user"', set()),
+    ('meta.version eq "W/\\"1\\""', EVERYONE),
+    ('meta.version ne "W/\\"1\\""', set()),
+    # Columns, child rows and the document combine in one condition.
+    ('title co "engineer" and not (phoneNumbers pr)', {CAROL}),
+    ('emails[type eq "work"] and addresses[locality eq "Lyon"]', {BOB}),
+    ('employeeNumber sw "7" and name.familyName eq "jones"', {BOB}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DOCUMENT_CASES)
+def test_user_filter_on_stored_document(db: Database, text: str, expected: set[str]) -> None:
+    """Each filter on a document-held attribute matches exactly the expected users."""
+    assert users_matching(db, text) == expected
+
+
 GROUP_CASES: list[tuple[str, set[str]]] = [
     ('displayName eq "ENGINEERING"', {"Engineering"}),
     ('displayName co "AL"', {"Sales"}),
@@ -347,6 +581,15 @@ GROUP_CASES: list[tuple[str, set[str]]] = [
     ('members[value eq "u-bob" and type eq "group"]', set()),
     ("members pr", {"Engineering", "Sales"}),
     ("not (members pr)", {"Empty"}),
+    # A member's display: the user's displayName, else its userName, or the group's name.
+    ('members.display eq "alice SMITH"', {"Engineering"}),
+    ('members.display eq "carol"', {"Sales"}),
+    ('members.display eq "engineering"', {"Sales"}),
+    ('members[type eq "user" and display sw "BOB"]', {"Engineering"}),
+    ('members[type eq "group" and display sw "bob"]', set()),
+    ("members.display pr", {"Engineering", "Sales"}),
+    ('meta.resourceType eq "Group"', {"Engineering", "Sales", "Empty"}),
+    ('meta.version eq "W/\\"1\\""', {"Engineering", "Sales", "Empty"}),
 ]
 
 
@@ -362,6 +605,8 @@ MEMBER_CASES: list[tuple[str, set[str]]] = [
     ('type eq "GROUP"', {"g-eng"}),
     ('not (type eq "user")', {"g-eng"}),
     ('value sw "g-" or value eq "u-carol"', {"u-carol", "g-eng"}),
+    ('display eq "ENGINEERING"', {"g-eng"}),
+    ('display co "o"', {"u-carol"}),
 ]
 
 
@@ -377,9 +622,10 @@ def test_member_filter_selects_rows_of_one_group(
     assert rows == expected
 
 
-def test_member_filter_drives_a_delete(db: Database) -> None:
+@pytest.mark.parametrize("text", ['value eq "g-eng"', 'display eq "engineering"'])
+def test_member_filter_drives_a_delete(db: Database, text: str) -> None:
     """A DELETE restricted by member_filter removes only the matching row."""
-    condition = member_filter(parse_filter('value eq "g-eng"'), "g-sales")
+    condition = member_filter(parse_filter(text), "g-sales")
     with db.engine.connect() as connection:
         result = connection.execute(delete(GroupMember).where(condition))
         assert result.rowcount == 1
@@ -390,8 +636,47 @@ INVALID_CASES: list[tuple[str, str]] = [
     ('userName eqq "x"', "Invalid filter 'userName eqq \"x\"': invalid syntax at column 10"),
     ('(userName eq "x"', "Invalid filter '(userName eq \"x\"': invalid syntax at column 14"),
     ("userName eq", "Invalid filter 'userName eq': invalid syntax at column 10"),
-    ('title eq "x"', "Filtering on attribute 'title' is not supported"),
-    ('name eq "x"', "Filtering on attribute 'name' is not supported"),
+    ("nickname eq 5", "'nickName' is a string; compare it with a quoted string"),
+    ('name eq "x"', "'name' is complex; compare one of its sub-attributes, or test it with pr"),
+    (
+        'manager co "x"',
+        "'manager' is complex; compare one of its sub-attributes, or test it with pr",
+    ),
+    ('phoneNumbers.foo eq "x"', "Filtering on attribute 'phoneNumbers.foo' is not supported"),
+    ('addresses[value eq "x"]', "Filtering on attribute 'addresses.value' is not supported"),
+    ('addresses eq "x"', "Filtering on attribute 'addresses' is not supported"),
+    ('groups.value eq "g-eng"', "Filtering on attribute 'groups.value' is not supported"),
+    ("meta.location pr", "Filtering on attribute 'meta.location' is not supported"),
+    (
+        'urn:ietf:params:scim:schemas:core:2.0:User:employeeNumber eq "7"',
+        "Filtering on attribute 'urn:ietf:params:scim:schemas:core:2.0:User:employeeNumber' "
+        "is not supported",
+    ),
+    (
+        f'{ENTERPRISE_USER_URN}:userName eq "bob"',
+        f"Filtering on attribute '{ENTERPRISE_USER_URN}:userName' is not supported",
+    ),
+    (
+        'title[value eq "x"]',
+        "'title' is single-valued; only multi-valued attributes take a [filter]",
+    ),
+    (
+        'name[givenName eq "x"]',
+        "'name' is single-valued; only multi-valued attributes take a [filter]",
+    ),
+    (
+        'x509Certificates.value gt "a"',
+        "'x509Certificates.value' is binary; 'gt' does not apply to it",
+    ),
+    (
+        "x509Certificates eq 5",
+        "'x509Certificates.value' is binary; compare it with a quoted base64 string",
+    ),
+    (
+        'phoneNumbers.primary co "t"',
+        "'phoneNumbers.primary' is a boolean; 'co' does not apply to it",
+    ),
+    ("addresses.primary eq 1", "'addresses.primary' is a boolean; compare it with true or false"),
     ('emails.foo eq "x"', "Filtering on attribute 'emails.foo' is not supported"),
     ('emails[foo eq "x"]', "Filtering on attribute 'emails.foo' is not supported"),
     ("password pr", "Filtering on attribute 'password' is not supported"),
@@ -464,8 +749,33 @@ def test_filter_of_exactly_the_limit_is_accepted() -> None:
     parse_filter(text)
 
 
+def test_group_members_display_is_unknown_to_users() -> None:
+    """A Group attribute in a User filter is refused."""
+    with pytest.raises(InvalidFilterError) as raised:
+        user_filter('members.display eq "x"')
+    assert raised.value.detail == "Filtering on attribute 'members.display' is not supported"
+
+
+def test_document_filters_compile_only_for_supported_dialects() -> None:
+    """Array elements have no spelling outside SQLite and PostgreSQL, so compiling fails loudly."""
+    query = select(User.id).where(user_filter('phoneNumbers[type eq "work"]'))
+    with pytest.raises(CompileError, match="only compiled for SQLite and PostgreSQL"):
+        query.compile(dialect=mysql.dialect())
+
+
 def test_values_are_bound_parameters() -> None:
     """Filter values reach the database as bound parameters, never inside the SQL text."""
     compiled = select(User.id).where(user_filter('userName eq "x\' OR 1=1 --"')).compile()
     assert "OR 1=1" not in str(compiled)
+    assert "x' or 1=1 --" in compiled.params.values()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg://"])
+def test_document_values_and_paths_are_bound_parameters(url: str) -> None:
+    """Values and JSON paths of document-held attributes are bound parameters as well."""
+    text = 'phoneNumbers[value eq "x\' OR 1=1 --"] and title eq "t"'
+    dialect = create_engine(url).dialect
+    compiled = select(User.id).where(user_filter(text)).compile(dialect=dialect)
+    assert "1=1" not in str(compiled)
+    assert "phoneNumbers" not in str(compiled)
     assert "x' or 1=1 --" in compiled.params.values()

@@ -10,13 +10,12 @@ from typing import Literal
 
 from scim2_models.path import FilterNode
 from sqlalchemy import ColumnElement, Select, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from scimgate.errors import InvalidValueError, NoSuchMemberError
+from scimgate.errors import InvalidValueError, NoSuchMemberError, TooManyError
 from scimgate.storage.filters import member_filter
 from scimgate.storage.models import Group, GroupMember, Organization, User, utcnow
+from scimgate.storage.statements import insert_ignoring_conflicts
 
 from . import rows
 from .paging import Page, PageRequest
@@ -77,6 +76,8 @@ class RemoveMembersWhere:
     """Remove the members a value filter selects (``members[value eq "..."]``)."""
 
     where: FilterNode
+    limit: int | None = None
+    """Most members one such filter may remove; more is refused as ``tooMany``."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,8 @@ def _apply(session: Session, org: Organization, group: Group, change: GroupChang
                     GroupMember.user_id.in_(ids) | GroupMember.member_group_id.in_(ids),
                 )
             )
-        case RemoveMembersWhere(where=node):
-            session.execute(delete(GroupMember).where(member_filter(node, group.id)))
+        case RemoveMembersWhere(where=node, limit=limit):
+            _remove_where(session, group, node, limit)
         case ReplaceMembers(refs=refs):
             session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
             _insert_members(session, org, group, refs)
@@ -226,19 +227,32 @@ def remove(
     session.flush()
 
 
+def _remove_where(session: Session, group: Group, node: FilterNode, limit: int | None) -> None:
+    condition = member_filter(node, group.id)
+    if limit is not None:
+        # RFC 7644 §3.12 tooMany: a filter that selects more than the server is willing
+        # to process in one unpaged operation is refused, not half applied.
+        matched = session.scalar(select(func.count()).select_from(GroupMember).where(condition))
+        if matched and matched > limit:
+            raise TooManyError(
+                f"The filter selects {matched} members; at most {limit} may be removed "
+                "by one operation. Remove them in smaller batches."
+            )
+    session.execute(delete(GroupMember).where(condition))
+
+
 def _insert_members(
     session: Session, org: Organization, group: Group, refs: Sequence[MemberRef]
 ) -> None:
     if not refs:
         return
-    rows = [
+    values = [
         {"group_id": group.id, "user_id": user_id, "member_group_id": nested_id}
         for user_id, nested_id in _resolve(session, org, group, refs)
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # A member already present is not an error (RFC 7644 §3.5.2.1 "add" is idempotent
     # for values already there), and ON CONFLICT keeps concurrent adds from racing.
-    session.execute(insert(GroupMember).on_conflict_do_nothing(), rows)
+    session.execute(insert_ignoring_conflicts(session, GroupMember), values)
 
 
 def _resolve(

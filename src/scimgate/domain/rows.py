@@ -1,14 +1,14 @@
 """Reading and checking an organization's resource rows, shared by users and groups."""
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from scimgate.errors import InvalidValueError, NotFoundError
 from scimgate.storage.models import Group, Organization, User, UserEmail
 
-from .paging import Page, PageRequest
+from .paging import Ordering, Page, PageRequest
 
 Resource = TypeVar("Resource", User, Group)
 
@@ -33,26 +33,60 @@ def search(
     where: ColumnElement[bool] | None,
     page: PageRequest,
 ) -> Page[Resource]:
-    """Return one page of the organization's rows matching ``where``, oldest first.
+    """Return one page of the organization's rows matching ``where``.
 
-    The order (creation time, then id) is total, so pages never overlap or skip.
+    The order always ends with the id, so it is total: pages never overlap or skip,
+    and a cursor can name the exact position after which the next page starts.
     """
     condition = model.org_id == org.id
     if where is not None:
         condition = condition & where
     total = session.scalar(select(func.count()).select_from(model).where(condition)) or 0
-    items: list[Resource] = []
-    if page.count > 0:
-        items = list(
-            session.scalars(
-                select(model)
-                .where(condition)
-                .order_by(model.created_at, model.id)
-                .offset(page.start_index - 1)
-                .limit(page.count)
-            )
-        )
+    if page.count <= 0:
+        return Page(total=total, items=[], start_index=page.start_index)
+    keys = _sort_keys(model, page.ordering)
+    query = select(model, *(key for key, _ in keys)).where(condition)
+    if page.keyset and page.after is not None:
+        query = query.where(_after(keys, page.after))
+    query = query.order_by(*(key.desc() if desc else key.asc() for key, desc in keys))
+    if page.keyset:
+        found = list(session.execute(query.limit(page.count + 1)))
+        more = len(found) > page.count
+        found = found[: page.count]
+        next_after = tuple(found[-1][1:]) if more and found else None
+        items = [row[0] for row in found]
+        return Page(total=total, items=items, start_index=1, next_after=next_after)
+    items = list(session.scalars(query.offset(page.start_index - 1).limit(page.count)))
     return Page(total=total, items=items, start_index=page.start_index)
+
+
+# (expression, descending) pairs: columns or SQL expressions.
+_Keys = list[tuple[Any, bool]]
+
+
+def _sort_keys(model: type[Resource], ordering: Ordering) -> _Keys:
+    if ordering.key is None:
+        return [(model.created_at, False), (model.id, False)]
+    # RFC 7644 §3.4.2.3 leaves where missing values sort to the server; they sort last
+    # in both directions, on both dialects, by this flag rather than NULLS LAST.
+    missing = case((ordering.key.is_(None), 1), else_=0)
+    return [(missing, False), (ordering.key, ordering.descending), (model.id, False)]
+
+
+def _after(keys: _Keys, position: tuple[Any, ...]) -> Any:
+    """The rows strictly after ``position`` in the order ``keys`` define (keyset paging)."""
+    alternatives = []
+    for index, (key, descending) in enumerate(keys):
+        value = position[index]
+        if value is None:
+            continue  # nothing sorts strictly past a missing value within its group
+        earlier = [
+            other.is_(None) if position[i] is None else other == position[i]
+            for i, (other, _) in enumerate(keys[:index])
+        ]
+        beyond = key < value if descending else key > value
+        alternatives.append(and_(*earlier, beyond))
+    return or_(*alternatives) if alternatives else false()
 
 
 def check_fits(row: User | UserEmail | Group, names: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ from scim2_models import (
     ETag,
     Filter,
     Meta,
+    Pagination,
     Patch,
     ResourceType,
     Schema,
@@ -37,11 +38,24 @@ def service_provider_config(settings: Settings, base: str) -> dict[str, Any]:
     config = ServiceProviderConfig(
         documentation_uri="https://github.com/scimgate/scimgate#readme",
         patch=Patch(supported=True),
-        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        bulk=Bulk(
+            supported=True,
+            max_operations=settings.bulk_max_operations,
+            max_payload_size=settings.bulk_max_payload_bytes,
+        ),
         filter=Filter(supported=True, max_results=settings.max_page_size),
-        change_password=ChangePassword(supported=False),
-        sort=Sort(supported=False),
+        # A password sent with PUT or PATCH is stored (hashed), never returned.
+        change_password=ChangePassword(supported=True),
+        sort=Sort(supported=True),
         etag=ETag(supported=True),
+        pagination=Pagination(
+            cursor=True,
+            index=True,
+            default_pagination_method=Pagination.DefaultPaginationMethod.index,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+            cursor_timeout=settings.cursor_timeout_seconds,
+        ),
         authentication_schemes=[
             AuthenticationScheme(
                 type="oauthbearertoken",

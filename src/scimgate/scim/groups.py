@@ -14,20 +14,19 @@ from scimgate.domain.groups import GroupChange, Rename, ReplaceMembers, SetExter
 from scimgate.errors import InvalidValueError, TooManyError
 from scimgate.storage.filters import group_filter
 from scimgate.storage.models import Group, Organization
+from scimgate.storage.sorting import group_sort_key
 
-from .listing import list_query
+from .listing import ResourceKind, from_query, from_search_body, list_response
 from .mapping import from_scim_group, group_changes, to_scim_group
 from .rendering import (
     dump,
-    list_body,
     not_modified,
     resource_response,
     response_parameters,
     wants,
     wants_no_content,
 )
-from .requests import if_match, read_json, without_foreign_keys
-from .responses import ScimResponse
+from .requests import canonical_body, canonical_message, if_match, read_json
 from .tenancy import base_url, in_transaction, tenant
 
 GROUP_SCHEMAS = (str(ScimGroup.__schema__),)
@@ -36,7 +35,7 @@ _READ_ONLY = ("id", "meta")
 
 def parse_group(body: dict[str, Any], settings: Settings) -> ScimGroup:
     """Validate a Group body, ignoring read-only attributes and foreign extensions."""
-    resource = ScimGroup.model_validate(without_foreign_keys(body, GROUP_SCHEMAS, _READ_ONLY))
+    resource = ScimGroup.model_validate(canonical_body(body, GROUP_SCHEMAS, _READ_ONLY))
     if not resource.display_name or not resource.display_name.strip():
         raise InvalidValueError("displayName is required.")
     _check_member_count(len(resource.members or []), settings)
@@ -63,24 +62,35 @@ def _render(
     return to_scim_group(row, members, base)
 
 
+def _render_page(
+    session: Session, rows: list[Group], params: ResponseParameters[Any], base: str
+) -> list[dict[str, Any]]:
+    members: dict[str, Any] = {}
+    if wants(params, "members"):
+        members = groups.members_of(session, [row.id for row in rows])
+    return [dump(to_scim_group(row, members.get(row.id), base), params) for row in rows]
+
+
+GROUPS = ResourceKind(
+    name="Group",
+    model=ScimGroup,
+    translate=group_filter,
+    sort_key=lambda attribute: group_sort_key(attribute).expression,
+    search=groups.search,
+    render=_render_page,
+)
+
+
 async def list_groups(request: Request) -> Response:
-    """GET /Groups: filter, page and project the organization's groups."""
+    """GET /Groups: filter, sort, page and project the organization's groups."""
     org = await tenant(request)
-    where, page = list_query(request, group_filter)
-    params = response_parameters(request, ScimGroup)
-    base = base_url(request)
+    return await list_response(request, org, from_query(request), GROUPS)
 
-    def work(session: Session) -> dict[str, Any]:
-        found = groups.search(session, org, where, page)
-        members: dict[str, Any] = {}
-        if wants(params, "members"):
-            members = groups.members_of(session, [row.id for row in found.items])
-        resources = [
-            dump(to_scim_group(row, members.get(row.id), base), params) for row in found.items
-        ]
-        return list_body(found, resources)
 
-    return ScimResponse(await in_transaction(request, work, write=False))
+async def search_groups(request: Request) -> Response:
+    """POST /Groups/.search (RFC 7644 §3.4.3): GET /Groups with its parameters in a body."""
+    org = await tenant(request)
+    return await list_response(request, org, from_search_body(await read_json(request)), GROUPS)
 
 
 async def create_group(request: Request) -> Response:
@@ -125,11 +135,13 @@ async def replace_group(request: Request) -> Response:
 async def patch_group(request: Request) -> Response:
     """PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations apply, or none does."""
     org = await tenant(request)
-    body, removal_values = _take_removal_values(await read_json(request))
+    body = canonical_message(await read_json(request), str(PatchOp.__schema__))
+    body, removal_values = _take_removal_values(body)
     patch = PatchOp[ScimGroup].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    changes = group_changes(patch, removal_values)
+    settings: Settings = request.app.state.settings
+    changes = group_changes(patch, removal_values, settings.max_members_per_request)
     named = sum(len(getattr(change, "refs", ())) for change in changes)
-    _check_member_count(named, request.app.state.settings)
+    _check_member_count(named, settings)
     if wants_no_content(request):
         await _apply(request, org, changes)
         return Response(status_code=204)

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from scim2_models import EnterpriseUser, Meta
+from scim2_models import Context, Email, EnterpriseUser, Meta
 from scim2_models import Group as ScimGroup
 from scim2_models import User as ScimUserBase
 
@@ -62,7 +62,9 @@ def to_scim_user(row: User, base_url: str) -> ScimUser:
 
 def from_scim_user(resource: ScimUser) -> User:
     """Build the detached row that a validated SCIM User describes."""
-    document = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # Dumped as a request: the library leaves out readOnly attributes at every level
+    # (manager.displayName too), which the server ignores (RFC 7644 §3.5.1).
+    document = resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     for key in _LIFTED_USER_KEYS:
         document.pop(key, None)
     document.pop("emails", None)
@@ -81,19 +83,23 @@ def from_scim_user(resource: ScimUser) -> User:
         attributes=document,
         password_hash=hash_password(resource.password) if resource.password else None,
     )
-    row.emails = [
-        UserEmail(
-            position=position,
-            value=email.value,
-            value_norm=email.value.lower(),
-            type=email.type,
-            primary=bool(email.primary),
-            display=email.display,
-        )
-        for position, email in enumerate(resource.emails or [])
-        if email.value
-    ]
+    row.emails = [_email_row(index, email) for index, email in enumerate(resource.emails or [])]
     return row
+
+
+def _email_row(position: int, email: Email) -> UserEmail:
+    # RFC 7643 §8.7.1 publishes emails.value as not required, but this server stores
+    # and matches an email by its address: one without it would be lost silently.
+    if not email.value:
+        raise InvalidValueError("emails.value is required: every email needs an address.")
+    return UserEmail(
+        position=position,
+        value=email.value,
+        value_norm=email.value.lower(),
+        type=email.type,
+        primary=bool(email.primary),
+        display=email.display,
+    )
 
 
 def to_scim_group(row: Group, members: list[Member] | None, base_url: str) -> ScimGroup:
@@ -178,11 +184,14 @@ _GROUP_URN_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:group:"
 _GROUP_READ_ONLY = ("id", "meta")
 
 
-def group_changes(patch: Any, removal_values: dict[int, Any] | None = None) -> list[GroupChange]:
+def group_changes(
+    patch: Any, removal_values: dict[int, Any] | None = None, member_limit: int | None = None
+) -> list[GroupChange]:
     """Translate a validated ``PatchOp[Group]`` into domain changes, in order.
 
     ``removal_values`` holds, by operation index, the values of remove operations that
-    were taken off the body before validation (see ``scim.groups.patch_group``).
+    were taken off the body before validation (see ``scim.groups.patch_group``);
+    ``member_limit`` caps how many members one filtered remove may select.
     """
     changes: list[GroupChange] = []
     for index, operation in enumerate(patch.operations or []):
@@ -203,7 +212,7 @@ def group_changes(patch: Any, removal_values: dict[int, Any] | None = None) -> l
                     "Only a remove operation may select members with a filter; "
                     "add or replace members with the path 'members'."
                 )
-            changes.append(RemoveMembersWhere(where=path.value_filter))
+            changes.append(RemoveMembersWhere(where=path.value_filter, limit=member_limit))
         elif kind == "remove":
             value = (removal_values or {}).get(index, operation.value)
             changes.append(_removal(path.attr, value))

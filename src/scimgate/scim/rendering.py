@@ -7,8 +7,6 @@ from scim2_models import Resource as ScimResource
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimgate.domain.paging import Page
-
 from .requests import none_match, parse_etag
 from .responses import ScimResponse
 
@@ -18,13 +16,17 @@ LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 def response_parameters(
     request: Request, model: type[ScimResource[Any]]
 ) -> ResponseParameters[Any]:
-    """Read ``attributes`` / ``excludedAttributes`` (RFC 7644 §3.9) for ``model``."""
+    """Read ``attributes`` / ``excludedAttributes`` (RFC 7644 §3.9) from the query."""
     query = request.query_params
+    return projection(model, query.get("attributes"), query.get("excludedAttributes"))
+
+
+def projection(
+    model: type[ScimResource[Any]], attributes: str | None, excluded: str | None
+) -> ResponseParameters[Any]:
+    """Validate comma-separated ``attributes`` / ``excludedAttributes`` against ``model``."""
     return ResponseParameters[model].model_validate(  # type: ignore[valid-type]
-        {
-            "attributes": query.get("attributes") or None,
-            "excludedAttributes": query.get("excludedAttributes") or None,
-        }
+        {"attributes": attributes or None, "excludedAttributes": excluded or None}
     )
 
 
@@ -47,17 +49,6 @@ def dump(
 ) -> dict[str, Any]:
     """Serialize a resource as a response shows it, honouring ``returned``."""
     return resource.model_dump(scim_ctx=context, response_parameters=params)
-
-
-def list_body(page: Page[Any], resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """Build a ListResponse (RFC 7644 §3.4.2)."""
-    return {
-        "schemas": [LIST_SCHEMA],
-        "totalResults": page.total,
-        "startIndex": page.start_index,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
 
 
 def resource_response(

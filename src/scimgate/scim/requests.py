@@ -44,29 +44,75 @@ async def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[s
     return body
 
 
-def without_foreign_keys(
+def canonical_body(
     body: dict[str, Any], known_schemas: tuple[str, ...], read_only: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Drop read-only attributes and extensions this server does not define.
+    """Return a resource body as the models should read it.
 
-    RFC 7643 §3: the server ignores readOnly values a client sends (``id``, ``meta``).
-    IdPs add their own extension schemas (a key and a ``schemas`` entry that is a
-    URN); their attributes are ignored, not refused.
+    RFC 7643 §2.1 makes attribute names case-insensitive, and a schema URN is the
+    leading part of a fully qualified attribute name (RFC 7644 §3.10), so a known URN,
+    as an extension key or a ``schemas`` entry, is given its canonical spelling: the
+    models read keys in any case but compare ``schemas`` entries exactly.
+
+    RFC 7644 §3.5.1 and RFC 7643 §3.1: the server ignores the readOnly values a client
+    sends (``id``, ``meta``). IdPs add their own extension schemas (a key and a
+    ``schemas`` entry that is a URN); their attributes are ignored, not refused.
     """
-    known = {urn.lower() for urn in known_schemas}
+    canonical = {urn.lower(): urn for urn in known_schemas}
     ignored = {name.lower() for name in read_only}
     cleaned: dict[str, Any] = {}
     for key, value in body.items():
         lowered = key.lower()
-        if lowered in ignored or (":" in key and lowered not in known):
-            continue
-        cleaned[key] = value
-    schemas = body.get("schemas")
-    if isinstance(schemas, list):
-        cleaned["schemas"] = [
-            urn for urn in schemas if isinstance(urn, str) and urn.lower() in known
-        ]
+        if lowered == "schemas":
+            cleaned["schemas"] = _known_urns(value, known_schemas)
+        elif ":" in key:
+            if lowered in canonical:
+                cleaned[canonical[lowered]] = value
+        elif lowered not in ignored:
+            cleaned[key] = value
     return cleaned
+
+
+def canonical_message(body: dict[str, Any], schema: str) -> dict[str, Any]:
+    """Return a message body whose ``schemas`` array spells ``schema`` canonically.
+
+    The same rule as for resources (see ``canonical_body``), for messages such as a
+    PatchOp; other entries are left as sent, for the model to judge.
+    """
+    key = attribute_key(body, "schemas")
+    if key is None or not isinstance(body[key], list):
+        return body
+    urns = [_canonical_urn(urn, (schema,)) for urn in body[key]]
+    return {**{name: value for name, value in body.items() if name != key}, "schemas": urns}
+
+
+def attribute_key(body: dict[str, Any], name: str) -> str | None:
+    """Return the key under which ``body`` holds attribute ``name``, in any case.
+
+    RFC 7643 §2.1: attribute names are case-insensitive.
+    """
+    lowered = name.lower()
+    return next((key for key in body if key.lower() == lowered), None)
+
+
+def attribute(body: dict[str, Any], name: str) -> Any:
+    """Return the value of attribute ``name`` in ``body`` (any case), or None."""
+    key = attribute_key(body, name)
+    return None if key is None else body[key]
+
+
+def _known_urns(urns: Any, known_schemas: tuple[str, ...]) -> Any:
+    # Anything but a list is left as sent, for the model to refuse.
+    if not isinstance(urns, list):
+        return urns
+    spelled = (_canonical_urn(urn, known_schemas) for urn in urns)
+    return [urn for urn in spelled if urn in known_schemas]
+
+
+def _canonical_urn(urn: Any, known_schemas: tuple[str, ...]) -> Any:
+    if isinstance(urn, str):
+        return next((known for known in known_schemas if known.lower() == urn.lower()), urn)
+    return urn
 
 
 def if_match(request: Request) -> int | None:

@@ -2,12 +2,15 @@
 
 from starlette.routing import BaseRoute, Route
 
-from . import bulk, discovery, groups, unsupported, users
+from . import bulk, discovery, groups, search, unsupported, users
 
 
 def scim_routes() -> list[BaseRoute]:
     """Routes relative to the SCIM base URL."""
     return [
+        Route("/.search", search.search_root, methods=["POST"]),
+        Route("/Users/.search", users.search_users, methods=["POST"]),
+        Route("/Groups/.search", groups.search_groups, methods=["POST"]),
         Route("/Users", users.list_users, methods=["GET"]),
         Route("/Users", users.create_user, methods=["POST"]),
         Route("/Users/{id}", users.get_user, methods=["GET"]),

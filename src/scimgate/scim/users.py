@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from scim2_models import Context, EnterpriseUser, PatchOp
+from scim2_models import Context, EnterpriseUser, PatchOp, ResponseParameters
 from scim2_models import User as ScimUserBase
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -12,32 +12,57 @@ from scimgate.domain import users
 from scimgate.errors import InvalidValueError
 from scimgate.storage.filters import user_filter
 from scimgate.storage.models import User
+from scimgate.storage.sorting import user_sort_key
 
-from .listing import list_query
+from .listing import ResourceKind, from_query, from_search_body, list_response
 from .mapping import ScimUser, from_scim_user, to_scim_user
 from .rendering import (
     dump,
-    list_body,
     not_modified,
     resource_response,
     response_parameters,
     wants_no_content,
 )
-from .requests import if_match, read_json, without_foreign_keys
-from .responses import ScimResponse
+from .requests import attribute_key, canonical_body, canonical_message, if_match, read_json
 from .tenancy import base_url, in_transaction, tenant
 
 USER_SCHEMAS = (str(ScimUserBase.__schema__), str(EnterpriseUser.__schema__))
+_PATCH_OP_SCHEMA = str(PatchOp.__schema__)
 # RFC 7643 §4.1: "groups" is readOnly on a User; it is managed through /Groups.
+# Read-only sub-attributes (manager.displayName) are left out when the resource is
+# stored (``from_scim_user``).
 _READ_ONLY = ("id", "meta", "groups")
+# RFC 7643 §4.1 and §4.3 declare no immutable User or EnterpriseUser attribute, and
+# neither do the scim2-models classes, so PUT and PATCH have no immutable rule to
+# enforce here.
 
 
 def parse_user(body: dict[str, Any]) -> ScimUser:
-    """Validate a User body, ignoring read-only attributes and foreign extensions."""
-    resource = ScimUser.model_validate(without_foreign_keys(body, USER_SCHEMAS, _READ_ONLY))
+    """Validate a User body, ignoring read-only attributes and foreign extensions.
+
+    The library's checks of request contexts are not used: they require
+    manager.value and manager.$ref, which RFC 7643 §4.3 only recommends.
+    """
+    resource = ScimUser.model_validate(canonical_body(body, USER_SCHEMAS, _READ_ONLY))
     if not resource.user_name:
         raise InvalidValueError("userName is required (the user's email address).")
+    _check_one_primary(resource)
     return resource
+
+
+def _check_one_primary(resource: ScimUser) -> None:
+    """Refuse a multi-valued attribute holding more than one primary value.
+
+    RFC 7643 §2.4: the primary value "true" MUST appear no more than once. A PATCH
+    that marks a value primary unmarks the others instead (RFC 7644 §3.5.2), which
+    the library's ``PatchOp.patch`` does.
+    """
+    document = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for name, values in document.items():
+        if isinstance(values, list):
+            marked = sum(1 for item in values if isinstance(item, dict) and item.get("primary"))
+            if marked > 1:
+                raise InvalidValueError(f"{name}: {marked} values are primary; at most one may be.")
 
 
 def _respond(
@@ -49,18 +74,32 @@ def _respond(
     return resource_response(resource, response_parameters(request, ScimUser), status, context)
 
 
+def _render_page(
+    session: Session, rows: list[User], params: ResponseParameters[Any], base: str
+) -> list[dict[str, Any]]:
+    return [dump(to_scim_user(row, base), params) for row in rows]
+
+
+USERS = ResourceKind(
+    name="User",
+    model=ScimUser,
+    translate=user_filter,
+    sort_key=lambda attribute: user_sort_key(attribute).expression,
+    search=users.search,
+    render=_render_page,
+)
+
+
 async def list_users(request: Request) -> Response:
-    """GET /Users: filter, page and project the organization's users."""
+    """GET /Users: filter, sort, page and project the organization's users."""
     org = await tenant(request)
-    where, page = list_query(request, user_filter)
-    params = response_parameters(request, ScimUser)
-    base = base_url(request)
+    return await list_response(request, org, from_query(request), USERS)
 
-    def work(session: Session) -> dict[str, Any]:
-        found = users.search(session, org, where, page)
-        return list_body(found, [dump(to_scim_user(row, base), params) for row in found.items])
 
-    return ScimResponse(await in_transaction(request, work, write=False))
+async def search_users(request: Request) -> Response:
+    """POST /Users/.search (RFC 7644 §3.4.3): GET /Users with its parameters in a body."""
+    org = await tenant(request)
+    return await list_response(request, org, from_search_body(await read_json(request)), USERS)
 
 
 async def create_user(request: Request) -> Response:
@@ -118,26 +157,40 @@ def parse_user_patch(body: dict[str, Any]) -> PatchOp[ScimUser] | None:
     """Validate a PatchOp body, ignoring what it says about foreign extensions.
 
     POST and PUT ignore the attributes of extensions this server does not define
-    (``without_foreign_keys``); PATCH does the same, so an IdP that maps custom
+    (``canonical_body``); PATCH does the same, so an IdP that maps custom
     attributes can still update the user's other ones. None means every operation
     was about such an extension, so nothing changes.
+
+    Member names are read in any case (RFC 7643 §2.1), as the library reads them;
+    it also resolves paths and value keys in any case.
     """
-    operations = body.get("Operations")
-    if isinstance(operations, list) and operations:
-        kept: list[Any] = []
-        for operation in operations:
-            if isinstance(operation, dict):
-                path, value = operation.get("path"), operation.get("value")
-                if isinstance(path, str) and _is_foreign(path):
-                    continue
-                if path is None and isinstance(value, dict):
-                    value = {key: item for key, item in value.items() if not _is_foreign(key)}
-                    operation = {**operation, "value": value}
-            kept.append(operation)
+    body = canonical_message(body, _PATCH_OP_SCHEMA)
+    key = attribute_key(body, "Operations")
+    operations = body[key] if key else None
+    if key and isinstance(operations, list) and operations:
+        kept = [op for op in map(_without_foreign, operations) if op is not None]
         if not kept:
             return None
-        body = {**body, "Operations": kept}
+        body = {**body, key: kept}
     return PatchOp[ScimUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+
+
+def _without_foreign(operation: Any) -> Any:
+    """Return an operation without what it says about foreign extensions.
+
+    None means the operation is about such an extension only.
+    """
+    if not isinstance(operation, dict):
+        return operation
+    path_key, value_key = attribute_key(operation, "path"), attribute_key(operation, "value")
+    path = operation[path_key] if path_key else None
+    if isinstance(path, str) and _is_foreign(path):
+        return None
+    value = operation[value_key] if value_key else None
+    if path is None and value_key and isinstance(value, dict):
+        value = {name: item for name, item in value.items() if not _is_foreign(name)}
+        return {**operation, value_key: value}
+    return operation
 
 
 async def patch_user(request: Request) -> Response:

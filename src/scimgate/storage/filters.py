@@ -1,8 +1,13 @@
 """SCIM filters (RFC 7644 §3.4.2.2) translated into SQLAlchemy boolean expressions.
 
 scim2_models parses the filter; a :class:`FilterVisitor` then walks the tree and looks
-each attribute up in a small table that says which SQL expression holds it, its type and
-whether it is case-exact. Values only ever reach the database as bound parameters.
+each attribute up in one table per resource type that says which SQL expression holds
+it, its type and whether it is case-exact. ``storage.sorting`` reads the same table.
+Values only ever reach the database as bound parameters.
+
+Attributes without a column of their own are read from the stored SCIM document (the
+``attributes`` JSON column) in SQL, through SQLAlchemy's JSON index operators, so both
+dialects evaluate them in the database.
 
 Every comparison is NULL-safe, so it yields true or false and never SQL's unknown: that
 is what keeps ``not (...)`` the exact complement of what it negates.
@@ -12,7 +17,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from scim2_models import InvalidFilterException
 from scim2_models.path import (
@@ -31,16 +36,29 @@ from scim2_models.path import (
     ValuePath,
 )
 from sqlalchemy import (
+    JSON,
     ColumnElement,
+    Exists,
+    FromClause,
     SQLColumnExpression,
     String,
     and_,
+    bindparam,
     case,
+    cast,
+    column,
     exists,
     func,
+    literal,
     not_,
     or_,
+    select,
 )
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from scimgate.errors import InvalidFilterError
 
@@ -51,48 +69,112 @@ MAX_FILTER_LENGTH = 4096
 
 USER_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
-Kind = Literal["string", "boolean", "dateTime"]
+Kind = Literal["string", "boolean", "dateTime", "binary"]
 ColumnExpr = SQLColumnExpression[Any]
 
 
 @dataclass(frozen=True)
 class Attribute:
-    """A filterable attribute and the SQL expression that holds its value."""
+    """A singular attribute (or sub-attribute) and the SQL expression holding its value."""
 
     name: str
     """The SCIM name, as error messages show it."""
-    column: ColumnExpr
+    column: ColumnElement[Any]
     kind: Kind = "string"
     case_exact: bool = False
     """RFC 7643 §2.2 caseExact; when false, ``column`` must yield lower-cased text."""
+    schema: str | None = None
+    """The URN of the schema extension defining the attribute; None for the core schema."""
+
+    @property
+    def key(self) -> str:
+        """The lower-cased name, qualified by the extension's URN if it has one."""
+        return (f"{self.schema}:{self.name}" if self.schema else self.name).lower()
 
 
 @dataclass(frozen=True)
 class Relation:
-    """A multi-valued complex attribute stored as child rows, one per value."""
+    """A multi-valued complex attribute: child rows, or the elements of a JSON array."""
 
     name: str
-    rows_of: ColumnElement[bool]
-    """Selects the child rows of the resource being filtered."""
+    rows: FromClause
+    """Holds the values, one row each."""
+    rows_of: ColumnElement[bool] | None
+    """Selects the rows of the resource being filtered; None when ``rows`` is already
+    computed from that resource (the elements of an array in its stored document)."""
     attributes: Mapping[str, Attribute]
     """Sub-attributes, by lower-cased name."""
+    primary_value: ColumnElement[Any] | None = None
+    """What sorting by the attribute orders by (RFC 7644 §3.4.2.3: the primary value, else
+    the first), or None when this server cannot sort by it."""
 
 
 @dataclass(frozen=True)
 class Schema:
-    """The filterable attributes of one resource type."""
+    """The filterable and sortable attributes of one resource type."""
 
     urn: str
     attributes: Mapping[str, Attribute]
-    """Single-valued attributes, by lower-cased path such as ``name.givenname``."""
+    """Singular attributes, by :attr:`Attribute.key` such as ``name.givenname``."""
     relations: Mapping[str, Relation]
     """Multi-valued attributes, by lower-cased name."""
+    extensions: tuple[str, ...] = ()
+    """URNs of the schema extensions whose attributes ``attributes`` also holds."""
+
+    def find(self, path: AttrPath) -> tuple[Attribute, Relation | None] | None:
+        """Find the attribute a path names, and the relation holding it if multi-valued."""
+        sub = path.sub_attr.lower() if path.sub_attr else None
+        for prefix in self._prefixes(path):
+            name = prefix + path.attr.lower()
+            found = self.attributes.get(f"{name}.{sub}" if sub else name)
+            if found is not None:
+                return found, None
+            relation = self.relations.get(name)
+            # RFC 7643 §2.4: "value" is the significant value of a multi-valued attribute,
+            # so the attribute named alone stands for it.
+            value = relation.attributes.get(sub or "value") if relation else None
+            if relation is not None and value is not None:
+                return value, relation
+        return None
+
+    def relation(self, path: AttrPath) -> Relation | None:
+        """Return the multi-valued attribute a path names as a whole, if it names one."""
+        if path.sub_attr is not None:
+            return None
+        names = (prefix + path.attr.lower() for prefix in self._prefixes(path))
+        return next((self.relations[name] for name in names if name in self.relations), None)
+
+    def parts(self, path: AttrPath) -> list[Attribute]:
+        """Return the sub-attributes of the singular complex attribute a path names."""
+        if path.sub_attr is not None:
+            return []
+        for prefix in self._prefixes(path):
+            stem = f"{prefix}{path.attr.lower()}."
+            found = [
+                attribute for key, attribute in self.attributes.items() if key.startswith(stem)
+            ]
+            if found:
+                return found
+        return []
+
+    def _prefixes(self, path: AttrPath) -> list[str]:
+        """Return the key prefixes of the schemas the path may name an attribute of."""
+        # RFC 7644 §3.10: a name may be qualified by its schema's URN; an unqualified one
+        # is looked up in the core schema first, then in the extensions.
+        extensions = {urn.lower(): f"{urn.lower()}:" for urn in self.extensions}
+        if path.uri is None:
+            return ["", *extensions.values()]
+        uri = path.uri.lower()
+        if uri == self.urn.lower():
+            return [""]
+        return [extensions[uri]] if uri in extensions else []
 
 
 def _by_name(attributes: Iterable[Attribute], prefix: str = "") -> dict[str, Attribute]:
-    """Index attributes by lower-cased name (RFC 7643 §2.1: names are case-insensitive)."""
-    return {attribute.name.lower().removeprefix(prefix): attribute for attribute in attributes}
+    """Index attributes by key (RFC 7643 §2.1: names are case-insensitive)."""
+    return {attribute.key.removeprefix(prefix): attribute for attribute in attributes}
 
 
 def _lower(column: ColumnExpr) -> ColumnElement[str]:
@@ -100,33 +182,140 @@ def _lower(column: ColumnExpr) -> ColumnElement[str]:
     return func.lower(column, type_=String)
 
 
-def _common_attributes(model: type[User] | type[Group]) -> list[Attribute]:
+class _ArrayElements(FunctionElement[Any]):
+    """The elements of the JSON array at a path of a JSON document, one row each.
+
+    The two dialects name this function differently, so each compiles it below.
+    """
+
+    name = "array_elements"
+    inherit_cache = True
+
+
+@compiles(_ArrayElements, "sqlite")
+def _sqlite_elements(element: _ArrayElements, compiler: SQLCompiler, **kw: Any) -> str:
+    document, path = element.clauses
+    # Given the path as its own argument, json_each yields no rows when it is missing.
+    return f"json_each({compiler.process(document, **kw)}, {compiler.process(path, **kw)})"
+
+
+@compiles(_ArrayElements, "postgresql")
+def _postgresql_elements(element: _ArrayElements, compiler: SQLCompiler, **kw: Any) -> str:
+    document, path = element.clauses
+    # sqlalchemy.JSON is "json" on PostgreSQL, not "jsonb": hence json_array_elements.
+    array = f"{compiler.process(document, **kw)} #> {compiler.process(path, **kw)}"
+    return f"json_array_elements({array})"
+
+
+@compiles(_ArrayElements)
+def _unsupported_elements(element: _ArrayElements, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError("JSON array elements are only compiled for SQLite and PostgreSQL")
+
+
+def _json_value(
+    document: Any, path: tuple[str, ...], kind: Kind, case_exact: bool
+) -> ColumnElement[Any]:
+    """The value at ``path`` in a JSON document, NULL when absent, as SQL of ``kind``."""
+    value = document[path]
+    if kind == "boolean":
+        boolean: ColumnElement[bool] = value.as_boolean()
+        return boolean
+    text: ColumnElement[str] = value.as_string()
+    return text if case_exact else _lower(text)
+
+
+class _Field(NamedTuple):
+    """A sub-attribute of a multi-valued attribute kept in the stored document."""
+
+    name: str
+    kind: Kind = "string"
+    case_exact: bool = False
+
+
+# RFC 7643 §2.4: the sub-attributes multi-valued attributes have in common.
+_DISPLAY, _TYPE, _PRIMARY = _Field("display"), _Field("type"), _Field("primary", "boolean")
+_PLURAL = (_Field("value"), _DISPLAY, _TYPE, _PRIMARY)
+
+
+def _stored(name: str, *, case_exact: bool = False, schema: str | None = None) -> Attribute:
+    """A singular string attribute of a user's stored document, at the path its name spells."""
+    path = (*((schema,) if schema else ()), *name.split("."))
+    column = _json_value(User.attributes, path, "string", case_exact)
+    return Attribute(name, column, case_exact=case_exact, schema=schema)
+
+
+def _enterprise(name: str, *, case_exact: bool = False) -> Attribute:
+    """A string attribute of the enterprise extension (RFC 7643 §4.3)."""
+    return _stored(name, case_exact=case_exact, schema=ENTERPRISE_USER_URN)
+
+
+def _stored_list(name: str, *fields: _Field) -> Relation:
+    """A multi-valued complex attribute of a user's stored document."""
+    # Typed as a JSON path, the key is bound in each dialect's path syntax.
+    path = bindparam(None, (name,), type_=JSON.JSONPathType)
+    rows = _ArrayElements(User.attributes, path).table_valued(
+        column("value", JSON), name=name.lower(), joins_implicitly=True
+    )
+    attributes = [
+        Attribute(
+            f"{name}.{field.name}",
+            _json_value(rows.c.value, (field.name,), field.kind, field.case_exact),
+            field.kind,
+            field.case_exact,
+        )
+        for field in fields
+    ]
+    return Relation(name, rows, None, _by_name(attributes, prefix=f"{name.lower()}."))
+
+
+def _etag(version: ColumnExpr) -> ColumnElement[str]:
+    """The weak ETag a resource version is shown as in meta.version (RFC 7644 §3.14)."""
+    return literal('W/"') + cast(version, String) + literal('"')
+
+
+def _common_attributes(model: type[User] | type[Group], resource_type: str) -> list[Attribute]:
     """Return the attributes RFC 7643 §3.1 gives every resource type."""
+    # meta.location is left out: it depends on the URL a request is sent to.
     return [
-        Attribute("id", model.id, case_exact=True),
-        Attribute("externalId", model.external_id, case_exact=True),
-        Attribute("meta.created", model.created_at, "dateTime"),
-        Attribute("meta.lastModified", model.updated_at, "dateTime"),
+        Attribute("id", model.id.expression, case_exact=True),
+        Attribute("externalId", model.external_id.expression, case_exact=True),
+        Attribute("meta.resourceType", literal(resource_type), case_exact=True),
+        Attribute("meta.created", model.created_at.expression, "dateTime"),
+        Attribute("meta.lastModified", model.updated_at.expression, "dateTime"),
+        Attribute("meta.version", _etag(model.version), case_exact=True),
     ]
 
 
 _EMAILS = Relation(
     "emails",
+    UserEmail.__table__,
     UserEmail.user_id == User.id,
     _by_name(
         [
-            Attribute("emails.value", UserEmail.value_norm),
+            Attribute("emails.value", UserEmail.value_norm.expression),
             Attribute("emails.type", _lower(UserEmail.type)),
-            Attribute("emails.primary", UserEmail.primary, "boolean"),
+            Attribute("emails.primary", UserEmail.primary.expression, "boolean"),
             Attribute("emails.display", _lower(UserEmail.display)),
         ],
         prefix="emails.",
     ),
+    select(UserEmail.value_norm)
+    .where(UserEmail.user_id == User.id)
+    .order_by(UserEmail.primary.desc(), UserEmail.position)
+    .limit(1)
+    .scalar_subquery(),
 )
 
+# Aliases, so that a member's own row is never mistaken for the group being filtered.
+_MEMBER_USER = aliased(User, name="member_user")
+_MEMBER_GROUP = aliased(Group, name="member_group")
+
 # RFC 7643 §4.2: a member's value is the id of a User or a Group; its type names which.
+# Its display is what group responses show (domain.groups): the user's displayName,
+# else its userName, or the nested group's displayName.
 _MEMBERS = Relation(
     "members",
+    GroupMember.__table__,
     GroupMember.group_id == Group.id,
     _by_name(
         [
@@ -140,6 +329,19 @@ _MEMBERS = Relation(
                 "members.type",
                 case((GroupMember.user_id.is_not(None), "user"), else_="group"),
             ),
+            Attribute(
+                "members.display",
+                _lower(
+                    func.coalesce(
+                        select(func.coalesce(_MEMBER_USER.display_name, _MEMBER_USER.user_name))
+                        .where(_MEMBER_USER.id == GroupMember.user_id)
+                        .scalar_subquery(),
+                        select(_MEMBER_GROUP.display_name)
+                        .where(_MEMBER_GROUP.id == GroupMember.member_group_id)
+                        .scalar_subquery(),
+                    )
+                ),
+            ),
         ],
         prefix="members.",
     ),
@@ -149,20 +351,87 @@ USER_SCHEMA = Schema(
     USER_SCHEMA_URN,
     _by_name(
         [
-            *_common_attributes(User),
-            Attribute("userName", User.user_name_norm),
+            *_common_attributes(User, "User"),
+            Attribute("userName", User.user_name_norm.expression),
             Attribute("displayName", _lower(User.display_name)),
             Attribute("name.givenName", _lower(User.given_name)),
             Attribute("name.familyName", _lower(User.family_name)),
-            Attribute("active", User.active, "boolean"),
+            Attribute("active", User.active.expression, "boolean"),
+            # RFC 7643 §4.1.1: the other singular attributes live in the stored document.
+            *map(
+                _stored,
+                [
+                    "nickName",
+                    "title",
+                    "userType",
+                    "preferredLanguage",
+                    "locale",
+                    "timezone",
+                    "name.formatted",
+                    "name.middleName",
+                    "name.honorificPrefix",
+                    "name.honorificSuffix",
+                ],
+            ),
+            # RFC 7643 §2.3.7: a reference is case-exact.
+            _stored("profileUrl", case_exact=True),
+            # RFC 7643 §4.3: the enterprise extension, under its URN in the document.
+            *map(
+                _enterprise,
+                [
+                    "employeeNumber",
+                    "costCenter",
+                    "organization",
+                    "division",
+                    "department",
+                    "manager.displayName",
+                ],
+            ),
+            # manager.value holds a User's id, which is case-exact (RFC 7643 §3.1; errata
+            # 8472 corrects the schema of §8.7.2 to say so).
+            _enterprise("manager.value", case_exact=True),
+            _enterprise("manager.$ref", case_exact=True),
         ]
     ),
-    {"emails": _EMAILS},
+    {
+        relation.name.lower(): relation
+        for relation in (
+            _EMAILS,
+            # RFC 7643 §4.1.2: the other multi-valued attributes, in the stored document.
+            _stored_list("phoneNumbers", *_PLURAL),
+            _stored_list("ims", *_PLURAL),
+            # RFC 7643 §2.3.7: a photo's value is a reference, so case-exact.
+            _stored_list("photos", _Field("value", case_exact=True), _DISPLAY, _TYPE, _PRIMARY),
+            _stored_list(
+                "addresses",
+                *map(_Field, ("formatted", "streetAddress", "locality", "region")),
+                *map(_Field, ("postalCode", "country")),
+                _TYPE,
+                _PRIMARY,
+            ),
+            _stored_list("entitlements", *_PLURAL),
+            _stored_list("roles", *_PLURAL),
+            # RFC 7643 §2.3.6: a certificate is binary, so case-exact and unordered.
+            _stored_list(
+                "x509Certificates",
+                _Field("value", "binary", case_exact=True),
+                _DISPLAY,
+                _TYPE,
+                _PRIMARY,
+            ),
+        )
+    },
+    extensions=(ENTERPRISE_USER_URN,),
 )
 
 GROUP_SCHEMA = Schema(
     GROUP_SCHEMA_URN,
-    _by_name([*_common_attributes(Group), Attribute("displayName", Group.display_name_norm)]),
+    _by_name(
+        [
+            *_common_attributes(Group, "Group"),
+            Attribute("displayName", Group.display_name_norm.expression),
+        ]
+    ),
     {"members": _MEMBERS},
 )
 
@@ -227,6 +496,15 @@ class _Translator(FilterVisitor[ColumnElement[bool]]):
         return _exists(relation, _compare(attribute, node.op, node.value))
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
+        if self.within is None:
+            # RFC 7644 §3.4.2.2: a multi-valued attribute is present when it has a value,
+            # and a complex one when any of its sub-attributes is.
+            relation = self.schema.relation(node.attr_path)
+            if relation is not None:
+                return _values(relation)
+            parts = self.schema.parts(node.attr_path)
+            if parts:
+                return or_(*(_present(part) for part in parts))
         attribute, relation = self._resolve(node.attr_path)
         return _exists(relation, _present(attribute))
 
@@ -241,10 +519,9 @@ class _Translator(FilterVisitor[ColumnElement[bool]]):
         if self.within is not None:
             # RFC 7644 §3.4.2.2 (errata 4690): a valFilter holds no further value path.
             raise InvalidFilterError(f"'{node}' cannot appear inside another value filter")
-        name = self._qualified_name(node.attr_path)
-        relation = self.schema.relations.get(name)
+        relation = self.schema.relation(node.attr_path)
         if relation is None:
-            if name in self.schema.attributes:
+            if self.schema.find(node.attr_path) or self.schema.parts(node.attr_path):
                 raise InvalidFilterError(
                     f"'{node.attr_path}' is single-valued; only multi-valued attributes "
                     "take a [filter]"
@@ -264,24 +541,14 @@ class _Translator(FilterVisitor[ColumnElement[bool]]):
         """Find the attribute a path names, and the relation holding it if multi-valued."""
         if self.within is not None:
             return _sub_attribute(self.within, path), None
-        name = self._qualified_name(path)
-        if name in self.schema.attributes:
-            return self.schema.attributes[name], None
-        head, _, sub = name.partition(".")
-        relation = self.schema.relations.get(head)
-        # RFC 7643 §2.4: "value" is the significant value of a multi-valued attribute, so
-        # the attribute named alone compares it.
-        found = relation.attributes.get(sub or "value") if relation else None
-        if relation is None or found is None:
-            raise _unsupported(str(path))
-        return found, relation
-
-    def _qualified_name(self, path: AttrPath) -> str:
-        """Return the lower-cased path without its schema URN, checking that URN."""
-        # RFC 7644 §3.10: an attribute may be qualified by the URN of its schema.
-        if path.uri is not None and path.uri.lower() != self.schema.urn.lower():
-            raise _unsupported(str(path))
-        return str(AttrPath(path.attr, path.sub_attr)).lower()
+        found = self.schema.find(path)
+        if found is not None:
+            return found
+        if self.schema.parts(path):
+            raise InvalidFilterError(
+                f"'{path}' is complex; compare one of its sub-attributes, or test it with pr"
+            )
+        raise _unsupported(str(path))
 
 
 def _sub_attribute(relation: Relation, path: AttrPath) -> Attribute:
@@ -293,11 +560,17 @@ def _sub_attribute(relation: Relation, path: AttrPath) -> Attribute:
 
 
 def _exists(relation: Relation | None, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Match resources having a row of ``relation`` that meets ``condition``."""
+    """Match resources having a value of ``relation`` that meets ``condition``."""
     # RFC 7644 §3.4.2.2: a filter on a multi-valued attribute matches when any value does.
     if relation is None:
         return condition
-    return exists().where(relation.rows_of, condition)
+    return _values(relation).where(condition)
+
+
+def _values(relation: Relation) -> Exists:
+    """Match resources having at least one value of ``relation``."""
+    query = exists().select_from(relation.rows)
+    return query if relation.rows_of is None else query.where(relation.rows_of)
 
 
 def _compare(attribute: Attribute, op: CompareOperator, value: object) -> ColumnElement[bool]:
@@ -315,7 +588,9 @@ def _present(attribute: Attribute) -> ColumnElement[bool]:
     """Test an attribute for presence (``pr``)."""
     present = attribute.column.is_not(None)
     # RFC 7644 §3.4.2.2: pr wants a non-empty value, so "" is not present.
-    return and_(present, attribute.column != "") if attribute.kind == "string" else present
+    if attribute.kind in ("string", "binary"):
+        return and_(present, attribute.column != "")
+    return present
 
 
 def _operand(attribute: Attribute, op: CompareOperator, value: object) -> object:
@@ -328,7 +603,10 @@ def _operand(attribute: Attribute, op: CompareOperator, value: object) -> object
         if not isinstance(value, bool):
             raise InvalidFilterError(f"'{name}' is a boolean; compare it with true or false")
         return value
-    if op in STRING_OPERATORS and kind != "string":
+    if kind == "binary" and op in ORDERING_OPERATORS:
+        # RFC 7644 §3.4.2.2: gt, ge, lt and le on binary data fail with invalidFilter.
+        raise InvalidFilterError(f"'{name}' is binary; '{op}' does not apply to it")
+    if op in STRING_OPERATORS and kind not in ("string", "binary"):
         raise InvalidFilterError(f"'{op}' applies only to strings; '{name}' is a {kind}")
     if not isinstance(value, str):
         raise InvalidFilterError(_expected_text(attribute))
@@ -341,12 +619,14 @@ def _operand(attribute: Attribute, op: CompareOperator, value: object) -> object
 
 
 def _expected_text(attribute: Attribute) -> str:
-    """Say which value a string or dateTime attribute should be compared with."""
+    """Say which value a string, binary or dateTime attribute should be compared with."""
     if attribute.kind == "dateTime":
         return (
             f"'{attribute.name}' is a dateTime; compare it with a quoted ISO 8601 timestamp "
             'such as "2024-01-31T12:00:00Z"'
         )
+    if attribute.kind == "binary":
+        return f"'{attribute.name}' is binary; compare it with a quoted base64 string"
     return f"'{attribute.name}' is a string; compare it with a quoted string"
 
 

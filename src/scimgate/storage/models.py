@@ -242,3 +242,17 @@ class GroupMember(Base):
         ForeignKey("groups.id", ondelete="CASCADE"), index=True, default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerSecret(Base):
+    """A random key the server generates once and shares across workers and restarts."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    """The key, base64url-encoded."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"ServerSecret(name={self.name!r})"
