@@ -7,13 +7,17 @@ unless ``SCIMGATE_REQUIRE_POSTGRES=1`` (as in CI), where its absence fails the r
 
 import os
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
+import uvicorn
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -110,29 +114,29 @@ class Tenant:
         """Headers of an authenticated SCIM request."""
         return {"Authorization": f"Bearer {self.token}", **(extra or {})}
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         """Send an authenticated request to a path under the SCIM base URL."""
         headers = self.headers(kwargs.pop("headers", None))
         if "json" in kwargs:
             headers.setdefault("Content-Type", SCIM_JSON)
-        response: httpx.Response = self.client.request(
+        response: httpx2.Response = self.client.request(
             method, self.prefix + path, headers=headers, **kwargs
         )
         return response
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+    def post(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request("POST", path, **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+    def put(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request("PUT", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+    def patch(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request("PATCH", path, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+    def delete(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request("DELETE", path, **kwargs)
 
 
@@ -200,7 +204,7 @@ def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_scim_error(
-    response: httpx.Response, status: int, scim_type: str | None = None
+    response: httpx2.Response, status: int, scim_type: str | None = None
 ) -> dict[str, Any]:
     """Check an RFC 7644 §3.12 error response and return its body."""
     assert response.status_code == status, response.text
@@ -211,3 +215,24 @@ def assert_scim_error(
     assert body.get("scimType") == scim_type
     assert isinstance(body.get("detail"), str) and body["detail"]
     return body
+
+
+@pytest.fixture
+def server_url(settings: Settings, database: Database) -> Iterator[str]:
+    """Serve the app with uvicorn on a free local port for the length of a test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings, db=database), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}/scim/v2"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -145,7 +145,7 @@ def test_quickstart_serves_a_ready_demo(tmp_path: Path) -> None:
         first = json.loads(process.stdout.readline())
         assert first["scim_base_url"] == f"http://127.0.0.1:{port}/scim/v2"
         auth = {"Authorization": f"Bearer {first['token']}", "Content-Type": SCIM_JSON}
-        with httpx.Client(base_url=first["scim_base_url"], headers=auth, timeout=10) as http:
+        with httpx2.Client(base_url=first["scim_base_url"], headers=auth, timeout=10) as http:
             created = _retry(lambda: http.post("/Users", json=user_body("grace@example.com")))
             assert created.status_code == 201
             found = http.get("/Users", params={"filter": 'userName eq "grace@example.com"'})
@@ -155,11 +155,11 @@ def test_quickstart_serves_a_ready_demo(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
-def _retry(send: Any) -> httpx.Response:
+def _retry(send: Any) -> httpx2.Response:
     for _ in range(100):
         try:
-            response: httpx.Response = send()
+            response: httpx2.Response = send()
             return response
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not start")

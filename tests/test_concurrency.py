@@ -1,45 +1,15 @@
 """Concurrent requests against a real HTTP server, on both databases."""
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-import pytest
-import uvicorn
+import httpx2
 
-from scimgate.app import create_app
-from scimgate.config import Settings
-from scimgate.storage.database import Database
 from tests.conftest import SCIM_JSON, Tenant, group_body, patch_body, user_body
 
 
-@pytest.fixture
-def server_url(settings: Settings, database: Database) -> Iterator[str]:
-    """Serve the app with uvicorn on a free local port for the length of a test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, db=database), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}/scim/v2"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def _client(server_url: str, tenant: Tenant) -> httpx.Client:
+def _client(server_url: str, tenant: Tenant) -> httpx2.Client:
     headers = {"Authorization": f"Bearer {tenant.token}", "Content-Type": SCIM_JSON}
-    return httpx.Client(base_url=server_url, headers=headers, timeout=60)
+    return httpx2.Client(base_url=server_url, headers=headers, timeout=60)
 
 
 def test_concurrent_creates_of_one_user_name(server_url: str, tenant: Tenant) -> None:

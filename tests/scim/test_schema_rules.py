@@ -197,7 +197,7 @@ def test_patch_writing_a_read_only_attribute_is_400_mutability(tenant: Tenant) -
 
 
 def test_group_member_display_and_ref_are_not_errors(tenant: Tenant) -> None:
-    """A member's display and $ref are accepted; the server shows its own (RFC 7643 §4.2)."""
+    """members.display is readWrite (RFC 7643 §4.2, as /Schemas says): it is kept as sent."""
     ada = _create(tenant, "ada@example.com", displayName="Ada Lovelace")
     member = {
         "value": ada["id"],
@@ -211,7 +211,7 @@ def test_group_member_display_and_ref_are_not_errors(tenant: Tenant) -> None:
     assert response.status_code == 201, response.text
     shown = response.json()["members"]
     assert len(shown) == 1
-    assert shown[0]["display"] == "Ada Lovelace"
+    assert shown[0]["display"] == "Someone Else"
     assert shown[0]["$ref"].startswith("http://testserver/")
     assert shown[0]["$ref"].endswith(f"/Users/{ada['id']}")
 

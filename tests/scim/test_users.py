@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from scimgate.config import Settings
@@ -720,7 +720,7 @@ def test_put_with_stale_if_match_is_412(tenant: Tenant) -> None:
 
 def _patch(
     tenant: Tenant, user_id: str, *operations: dict[str, Any], **kwargs: Any
-) -> httpx.Response:
+) -> httpx2.Response:
     return tenant.patch(f"/Users/{user_id}", json=patch_body(*operations), **kwargs)
 
 

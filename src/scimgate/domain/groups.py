@@ -32,6 +32,7 @@ class MemberRef:
 
     value: str
     type: str | None = None
+    display: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,8 @@ def _members_query(group_ids: list[str]) -> Select[str, str | None, str | None, 
             GroupMember.group_id,
             GroupMember.user_id,
             GroupMember.member_group_id,
-            func.coalesce(User.display_name, User.user_name),
-            nested.display_name,
+            func.coalesce(GroupMember.display, User.display_name, User.user_name),
+            func.coalesce(GroupMember.display, nested.display_name),
         )
         .outerjoin(User, User.id == GroupMember.user_id)
         .outerjoin(nested, nested.id == GroupMember.member_group_id)
@@ -246,10 +247,7 @@ def _insert_members(
 ) -> None:
     if not refs:
         return
-    values = [
-        {"group_id": group.id, "user_id": user_id, "member_group_id": nested_id}
-        for user_id, nested_id in _resolve(session, org, group, refs)
-    ]
+    values = _resolve(session, org, group, refs)
     # A member already present is not an error (RFC 7644 §3.5.2.1 "add" is idempotent
     # for values already there), and ON CONFLICT keeps concurrent adds from racing.
     session.execute(insert_ignoring_conflicts(session, GroupMember), values)
@@ -257,23 +255,24 @@ def _insert_members(
 
 def _resolve(
     session: Session, org: Organization, group: Group, refs: Sequence[MemberRef]
-) -> list[tuple[str | None, str | None]]:
-    """Map member ids to (user_id, nested_group_id) pairs within the organization."""
+) -> list[dict[str, str | None]]:
+    """Map member references to member rows (user or nested group) of the organization."""
     # No id holds NUL, and PostgreSQL refuses to compare text holding it.
     wanted = {ref.value for ref in refs if "\x00" not in ref.value}
     users = set(session.scalars(select(User.id).where(User.org_id == org.id, User.id.in_(wanted))))
     groups = set(
         session.scalars(select(Group.id).where(Group.org_id == org.id, Group.id.in_(wanted)))
     )
-    resolved: dict[str, tuple[str | None, str | None]] = {}
+    resolved: dict[str, dict[str, str | None]] = {}
     for ref in refs:
         kind = (ref.type or "").lower()
+        row = {"group_id": group.id, "display": ref.display}
         if ref.value in users and kind in ("", "user"):
-            resolved[ref.value] = (ref.value, None)
+            resolved[ref.value] = {**row, "user_id": ref.value, "member_group_id": None}
         elif ref.value in groups and kind in ("", "group"):
             if ref.value == group.id:
                 raise InvalidValueError("A group cannot be a member of itself.")
-            resolved[ref.value] = (None, ref.value)
+            resolved[ref.value] = {**row, "user_id": None, "member_group_id": ref.value}
     missing = [ref.value for ref in refs if ref.value not in resolved]
     if missing:
         shown = ", ".join(repr(value) for value in missing[:10])

@@ -62,6 +62,10 @@ def create(session: Session, org: Organization, user: User) -> User:
     """Add a new user to the organization; its userName must be free (case-insensitive)."""
     _check(user)
     user.org_id = org.id
+    if user.active is None:
+        # RFC 7643 §4.1.1 gives active no default; a user provisioned without it is
+        # active, as every IdP expects.
+        user.active = True
     user.created_at = user.updated_at = utcnow()
     session.add(user)
     flush_unique(session, _taken(user))

@@ -78,8 +78,8 @@ def from_scim_user(resource: ScimUser) -> User:
         display_name=resource.display_name,
         given_name=name.get("givenName"),
         family_name=name.get("familyName"),
-        # RFC 7643 §4.1.1 gives active no default; a user created without it is active.
-        active=True if resource.active is None else resource.active,
+        # None: unassigned (RFC 7644 §3.5.2.2); the domain decides what that means.
+        active=resource.active,
         attributes=document,
         password_hash=hash_password(resource.password) if resource.password else None,
     )
@@ -97,7 +97,7 @@ def _email_row(position: int, email: Email) -> UserEmail:
         value=email.value,
         value_norm=email.value.lower(),
         type=email.type,
-        primary=bool(email.primary),
+        primary=email.primary,
         display=email.display,
     )
 
@@ -140,9 +140,13 @@ def member_refs(members: list[Any]) -> list[MemberRef]:
         data = member if isinstance(member, dict) else member.model_dump(by_alias=True)
         value = data.get("value")
         if isinstance(value, str) and value:
-            member_type = data.get("type")
+            member_type, display = data.get("type"), data.get("display")
             refs.append(
-                MemberRef(value=value, type=member_type if isinstance(member_type, str) else None)
+                MemberRef(
+                    value=value,
+                    type=member_type if isinstance(member_type, str) else None,
+                    display=display if isinstance(display, str) else None,
+                )
             )
     return refs
 
@@ -160,7 +164,7 @@ def _email_document(email: UserEmail) -> dict[str, Any]:
         {
             "value": email.value,
             "type": email.type,
-            "primary": email.primary or None,
+            "primary": email.primary,
             "display": email.display,
         }
     )

@@ -311,8 +311,8 @@ _MEMBER_USER = aliased(User, name="member_user")
 _MEMBER_GROUP = aliased(Group, name="member_group")
 
 # RFC 7643 §4.2: a member's value is the id of a User or a Group; its type names which.
-# Its display is what group responses show (domain.groups): the user's displayName,
-# else its userName, or the nested group's displayName.
+# Its display is what group responses show (domain.groups): the display the IdP sent,
+# else the user's displayName or userName, or the nested group's displayName.
 _MEMBERS = Relation(
     "members",
     GroupMember.__table__,
@@ -333,6 +333,7 @@ _MEMBERS = Relation(
                 "members.display",
                 _lower(
                     func.coalesce(
+                        GroupMember.display,
                         select(func.coalesce(_MEMBER_USER.display_name, _MEMBER_USER.user_name))
                         .where(_MEMBER_USER.id == GroupMember.user_id)
                         .scalar_subquery(),

@@ -159,7 +159,9 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(1000), default=None)
     given_name: Mapped[str | None] = mapped_column(String(1000), default=None)
     family_name: Mapped[str | None] = mapped_column(String(1000), default=None)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    """None when the IdP removed the attribute (RFC 7644 §3.5.2.2: unassigned); the
+    user is then treated as active, as when it was never sent."""
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """The rest of the SCIM document (core and enterprise attributes), as validated."""
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -190,7 +192,8 @@ class UserEmail(Base):
     value: Mapped[str] = mapped_column(String(320))
     value_norm: Mapped[str] = mapped_column(String(320), index=True)
     type: Mapped[str | None] = mapped_column(String(100), default=None)
-    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    """As sent: true, false, or None when the IdP did not say."""
     display: Mapped[str | None] = mapped_column(String(1000), default=None)
 
 
@@ -241,6 +244,9 @@ class GroupMember(Base):
     member_group_id: Mapped[str | None] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), index=True, default=None
     )
+    display: Mapped[str | None] = mapped_column(String(1000), default=None)
+    """The ``display`` the IdP sent with the member (readWrite in RFC 7643 §4.2);
+    when None, responses show the member's own name."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
