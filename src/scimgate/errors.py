@@ -21,6 +21,7 @@ them into an RFC 7644 §3.12 Error response, so domain and storage code raise by
     ├── MethodNotAllowedError       405
     ├── UniquenessError             409 uniqueness
     ├── UnresolvedReferenceError    409
+    ├── ConflictError               409
     ├── PreconditionFailedError     412
     ├── PayloadTooLargeError        413
     ├── UnsupportedMediaTypeError   415
@@ -162,6 +163,13 @@ class UnresolvedReferenceError(ScimError):
 
     status = 409
     default_detail = "A bulkId reference could not be resolved."
+
+
+class ConflictError(ScimError):
+    """The request conflicts with the organization's current settings."""
+
+    status = 409
+    default_detail = "The request conflicts with the current state."
 
 
 class PreconditionFailedError(ScimError):

@@ -17,7 +17,7 @@ from scimgate.storage.filters import member_filter
 from scimgate.storage.models import Group, GroupMember, Organization, User, utcnow
 from scimgate.storage.statements import insert_ignoring_conflicts
 
-from . import rows
+from . import provisioning, rows, teams
 from .paging import Page, PageRequest
 from .rows import check_fits
 from .uniqueness import flush_unique
@@ -119,6 +119,10 @@ def create(
     session.add(group)
     flush_unique(session, _taken(group.display_name))
     _insert_members(session, org, group, members)
+    if org.sync_groups_to_teams:
+        teams.link(session, org, group)
+    if provisioning.is_relevant(org):
+        provisioning.resync(session, org, provisioning.users_in(session, org, [group.id]))
     return group
 
 
@@ -181,17 +185,42 @@ def update(
     """Apply ``changes`` in order, all or nothing, as PUT and PATCH do."""
     group = get(session, org, group_id)
     check_precondition(group.version, if_match)
+    track = provisioning.is_relevant(org)
+    affected: set[str] = set()
     # Member changes run SQL statements, which would autoflush a pending rename outside
     # flush_unique and surface a taken name as an IntegrityError instead of a 409. The
     # name is checked once, after every change, so that only the final state counts.
     with session.no_autoflush:
         for change in changes:
-            _apply(session, org, group, change)
+            affected |= _apply_tracked(session, org, group, change, track)
     check_fits(group, _GROUP_COLUMNS)
     group.version += 1
     group.updated_at = utcnow()
     flush_unique(session, _taken(group.display_name))
+    teams.rename_linked(session, group)
+    if track:
+        provisioning.resync(session, org, affected)
     return group
+
+
+def _apply_tracked(
+    session: Session, org: Organization, group: Group, change: GroupChange, track: bool
+) -> set[str]:
+    """Apply one change; when tracking, return the users whose membership it may change.
+
+    Adding or removing named members touches only those (and the users of nested
+    groups among them), so a one-member PATCH costs the same in a group of any size.
+    """
+    if not track or isinstance(change, Rename | SetExternalId):
+        _apply(session, org, group, change)
+        return set()
+    if isinstance(change, AddMembers | RemoveMembers):
+        named = {ref.value for ref in change.refs}
+        _apply(session, org, group, change)
+        return named | provisioning.users_in(session, org, named)
+    before = provisioning.users_in(session, org, [group.id])
+    _apply(session, org, group, change)
+    return before ^ provisioning.users_in(session, org, [group.id])
 
 
 def _apply(session: Session, org: Organization, group: Group, change: GroupChange) -> None:
@@ -221,11 +250,17 @@ def _apply(session: Session, org: Organization, group: Group, change: GroupChang
 def remove(
     session: Session, org: Organization, group_id: str, *, if_match: int | None = None
 ) -> None:
-    """Delete a group; its member rows go with it, the member users stay."""
+    """Delete a group; its member rows go with it, the member users and the team stay."""
     group = get(session, org, group_id)
     check_precondition(group.version, if_match)
+    affected: set[str] = set()
+    if provisioning.is_relevant(org):
+        affected = provisioning.users_in(session, org, [group.id])
+    # The linked team stays (its link is cleared by the foreign key); the members
+    # SCIM gave it lose that grant in the resync.
     session.delete(group)
     session.flush()
+    provisioning.resync(session, org, affected)
 
 
 def _remove_where(session: Session, group: Group, node: FilterNode, limit: int | None) -> None:
@@ -248,6 +283,9 @@ def _insert_members(
     if not refs:
         return
     values = _resolve(session, org, group, refs)
+    for value in values:
+        if value["member_group_id"] is not None:
+            provisioning.check_nesting(session, org, group.id, value["member_group_id"])
     # A member already present is not an error (RFC 7644 §3.5.2.1 "add" is idempotent
     # for values already there), and ON CONFLICT keeps concurrent adds from racing.
     session.execute(insert_ignoring_conflicts(session, GroupMember), values)

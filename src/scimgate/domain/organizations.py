@@ -4,9 +4,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scimgate.errors import InvalidValueError, NotFoundError, UniquenessError
-from scimgate.storage.models import Organization, SsoConnection
+from scimgate.errors import ConflictError, InvalidValueError, NotFoundError, UniquenessError
+from scimgate.storage.models import Group, Organization, SsoConnection
 
+from . import provisioning, roles, teams
 from .sso import SsoSettings
 
 
@@ -22,6 +23,7 @@ def create(session: Session, name: str) -> Organization:
             session.flush()
     except IntegrityError:
         raise UniquenessError(f"An organization named {clean!r} already exists.") from None
+    roles.create_defaults(session, org)
     return org
 
 
@@ -50,8 +52,46 @@ def list_all(session: Session) -> list[Organization]:
 
 
 def set_scim_enabled(org: Organization, enabled: bool) -> None:
-    """Switch SCIM on or off for an organization."""
+    """Switch SCIM on or off; refused while Google Directory Sync is the user source."""
+    if enabled and org.google_directory_sync:
+        raise ConflictError(
+            f"Google Directory Sync is the user source of {org.name!r}; an organization "
+            "takes users from SCIM or from Google Directory Sync, never both. "
+            "Turn Google Directory Sync off first."
+        )
     org.scim_enabled = enabled
+
+
+def set_google_directory_sync(org: Organization, enabled: bool) -> None:
+    """Make Google Directory Sync the user source, or stop; refused while SCIM is on."""
+    if enabled and org.scim_enabled:
+        raise ConflictError(
+            f"SCIM is the user source of {org.name!r}; an organization takes users from "
+            "SCIM or from Google Directory Sync, never both. Disable SCIM first."
+        )
+    org.google_directory_sync = enabled
+
+
+FLAGS = ("sync_groups_to_teams", "assign_roles_from_groups", "phone_sync")
+
+
+def set_flag(session: Session, org: Organization, flag: str, enabled: bool) -> None:
+    """Turn a provisioning feature flag on or off, and bring teams and roles in line.
+
+    Turning group sync on backfills: every SCIM group already pushed is linked to its
+    team and the teams are filled, in the caller's one transaction.
+    """
+    if flag not in FLAGS:
+        raise InvalidValueError(f"Unknown feature flag {flag!r}; known: {', '.join(FLAGS)}.")
+    was = getattr(org, flag)
+    setattr(org, flag, enabled)
+    session.flush()
+    if was == enabled or flag == "phone_sync":
+        return
+    if flag == "sync_groups_to_teams" and enabled:
+        for group in session.scalars(select(Group).where(Group.org_id == org.id)):
+            teams.link(session, org, group)
+    provisioning.resync_all(session, org)
 
 
 def configure_sso(session: Session, org: Organization, sso: SsoSettings) -> SsoConnection:

@@ -153,5 +153,9 @@ def _check_scim_available(org: Organization) -> None:
         raise ScimUnavailableError(
             "SCIM is not available until SSO is configured for this organization."
         )
+    if org.google_directory_sync:
+        raise ScimUnavailableError(
+            "SCIM is not available: Google Directory Sync is this organization's user source."
+        )
     if not org.scim_enabled:
         raise ScimUnavailableError("SCIM is disabled for this organization.")

@@ -3,13 +3,13 @@
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from scimgate.errors import InvalidValueError
+from scimgate.errors import InvalidValueError, UniquenessError
 from scimgate.storage.models import Organization, User, utcnow
 
-from . import rows
+from . import persons, provisioning, rows
 from .paging import Page, PageRequest
 from .rows import check_fits
 from .uniqueness import flush_unique
@@ -59,17 +59,56 @@ def _taken(user: User) -> str:
 
 
 def create(session: Session, org: Organization, user: User) -> User:
-    """Add a new user to the organization; its userName must be free (case-insensitive)."""
+    """Provision a membership, resolving who the user is first.
+
+    In this order (the provisioning rules of docs/concepts.md): a membership of this
+    organization with the same externalId, else with the same userName; an active one
+    is a 409, a deactivated one is re-activated and updated in place, so an IdP can
+    re-provision a user it deactivated. Otherwise the person with that email address
+    is linked (or created), never a membership of another organization.
+    """
     _check(user)
-    user.org_id = org.id
+    existing = _existing(session, org, user)
+    if existing is not None:
+        if existing.active is not False:
+            raise UniquenessError(_taken(existing))
+        if user.active is None:
+            user.active = True
+        return _replace(session, org, existing, user)
     if user.active is None:
         # RFC 7643 §4.1.1 gives active no default; a user provisioned without it is
         # active, as every IdP expects.
         user.active = True
+    user.org_id = org.id
+    user.person_id = persons.for_email(session, user.user_name).id
     user.created_at = user.updated_at = utcnow()
     session.add(user)
     flush_unique(session, _taken(user))
+    _provision(session, org, user)
     return user
+
+
+def _existing(session: Session, org: Organization, user: User) -> User | None:
+    if user.external_id:
+        # externalId is kept per SSO connection, and an organization has one.
+        match = session.scalars(
+            select(User).where(User.org_id == org.id, User.external_id == user.external_id)
+        ).first()
+        if match is not None:
+            return match
+    return session.scalars(
+        select(User).where(User.org_id == org.id, User.user_name_norm == user.user_name_norm)
+    ).first()
+
+
+def _provision(session: Session, org: Organization, user: User) -> None:
+    """Carry a membership's state over to its person, teams and role."""
+    phones = [
+        value.get("value") if isinstance(value, dict) else None
+        for value in user.attributes.get("phoneNumbers") or []
+    ]
+    persons.apply_profile(session, org, user, phones)
+    provisioning.resync(session, org, [user.id])
 
 
 def get(session: Session, org: Organization, user_id: str) -> User:
@@ -104,6 +143,11 @@ def update(
     check_precondition(user.version, if_match)
     incoming = revise(user)
     _check(incoming)
+    return _replace(session, org, user, incoming)
+
+
+def _replace(session: Session, org: Organization, user: User, incoming: User) -> User:
+    previous_person = user.person_id
     for column in _REPLACED:
         setattr(user, column, getattr(incoming, column))
     user.user_name_norm = incoming.user_name_norm
@@ -113,14 +157,22 @@ def update(
     user.version += 1
     user.updated_at = utcnow()
     flush_unique(session, _taken(user))
+    # A new userName is a new email address, so possibly another person.
+    user.person_id = persons.for_email(session, user.user_name).id
+    _provision(session, org, user)
+    if previous_person != user.person_id:
+        persons.forget_if_orphaned(session, previous_person)
     return user
 
 
 def remove(
     session: Session, org: Organization, user_id: str, *, if_match: int | None = None
 ) -> None:
-    """Delete a user and its group memberships."""
+    """Delete a membership with its group and team memberships; 404 afterwards."""
     user = get(session, org, user_id)
     check_precondition(user.version, if_match)
+    person_id = user.person_id
     session.delete(user)
     session.flush()
+    # The person stays while they belong to another organization.
+    persons.forget_if_orphaned(session, person_id)

@@ -79,13 +79,29 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the Alembic migrations up to ``revision``."""
-        with self.engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), revision)
+        self._migrate(command.upgrade, revision)
 
     def downgrade(self, revision: str) -> None:
         """Revert the Alembic migrations down to ``revision``."""
-        with self.engine.begin() as connection:
-            command.downgrade(_alembic_config(connection), revision)
+        self._migrate(command.downgrade, revision)
+
+    def _migrate(self, step: Any, revision: str) -> None:
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                # SQLite alters a table by copying it and dropping the original; with
+                # foreign keys on, that drop would cascade into every child table.
+                # The pragma only takes effect outside a transaction.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                with connection.begin():
+                    step(_alembic_config(connection), revision)
+                    if self.dialect == "sqlite":
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"Migration left broken references: {broken[:5]}")
+            finally:
+                if self.dialect == "sqlite":
+                    connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
     def dispose(self) -> None:
         """Close every pooled connection."""

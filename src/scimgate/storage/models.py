@@ -85,6 +85,18 @@ class Organization(Base):
     """Lower-cased name: organization names are unique case-insensitively."""
     scim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     """The SCIM on/off switch; SCIM also needs a configured SSO connection."""
+    google_directory_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Google Directory Sync is the user source; never on together with SCIM."""
+    sync_groups_to_teams: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Feature flag: SCIM groups create, rename and fill teams."""
+    assign_roles_from_groups: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Feature flag: a member's role follows the roles mapped to their SCIM groups."""
+    phone_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Feature flag: SCIM phone numbers are written to the person's phone numbers."""
+    default_role_id: Mapped[str | None] = mapped_column(
+        ForeignKey("roles.id", ondelete="SET NULL", use_alter=True), default=None
+    )
+    """The role of a member no mapped group gives one to."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sso: Mapped["SsoConnection | None"] = relationship(
@@ -151,6 +163,18 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    """The person this membership belongs to (one person, many organizations)."""
+    role_id: Mapped[str | None] = mapped_column(
+        ForeignKey("roles.id", ondelete="SET NULL"), index=True, default=None
+    )
+    """The member's role in the organization; None while deactivated."""
+    role_from_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), default=None
+    )
+    """The SCIM group whose mapping gave the role, when one did (shown as the reason)."""
     user_name: Mapped[str] = mapped_column(String(320))
     """``userName`` exactly as the IdP sent it."""
     user_name_norm: Mapped[str] = mapped_column(String(320))
@@ -262,3 +286,96 @@ class ServerSecret(Base):
 
     def __repr__(self) -> str:
         return f"ServerSecret(name={self.name!r})"
+
+
+class Person(Base):
+    """Someone who can sign in, across organizations: one record per email address.
+
+    Only the app's own fields live here. What an organization's IdP sent stays on its
+    membership (``User``), so no organization sees what another one's IdP says.
+    """
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    email_norm: Mapped[str] = mapped_column(String(320), unique=True)
+    """Lower-cased email: one person per address, case-insensitively."""
+    first_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    last_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    preferred_name: Mapped[str | None] = mapped_column(String(1000), default=None)
+    work_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Person(id={self.id!r})"
+
+
+class PersonPhoneNumber(Base):
+    """A verified phone number of a person, in E.164."""
+
+    __tablename__ = "person_phone_numbers"
+    __table_args__ = (UniqueConstraint("person_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Numbers imported from an IdP count as verified (the seed's rule)."""
+
+
+class Role(Base):
+    """A role of an organization; the higher the weight, the more it grants."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("org_id", "name_norm"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    name_norm: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[int] = mapped_column(Integer)
+
+
+class GroupRole(Base):
+    """An administrator's mapping: members of this SCIM group get this role."""
+
+    __tablename__ = "group_roles"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)
+
+
+class Team(Base):
+    """The app's own group of people; it may be linked to one SCIM group."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("org_id", "name_norm"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(1000))
+    name_norm: Mapped[str] = mapped_column(String(1000))
+    scim_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), unique=True, default=None
+    )
+    """The SCIM group that names and fills this team, while linked."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    """A member of a team, with who granted it: SCIM, a person, or both."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    via_scim: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Granted through the linked SCIM group; SCIM only ever removes this grant."""
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Granted by a person; SCIM never removes it."""
