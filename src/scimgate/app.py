@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scimgate.admin.api import admin_routes
+from scimgate.admin.api import error_response as admin_error
 from scimgate.config import Settings
 from scimgate.errors import MethodNotAllowedError, NotFoundError, ScimError
 from scimgate.scim.responses import error_response, handle_error
@@ -23,6 +25,7 @@ from scimgate.scim.routes import scim_routes
 from scimgate.storage.database import Database
 
 SCIM_PREFIXES = ("/scim/v2", "/scim")
+ADMIN_PREFIX = "/api"
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -46,17 +49,25 @@ class PathNormalizer:
         await self.app(scope, receive, send)
 
 
+def _from_http(exc: HTTPException) -> ScimError:
+    error = ScimError(str(exc.detail))
+    error.status = exc.status_code
+    return error
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if not request.url.path.startswith(SCIM_PREFIXES):
+    path = request.url.path
+    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        # Unknown admin paths and methods answer in the admin API's own error format.
+        return admin_error(_from_http(exc))
+    if not path.startswith(SCIM_PREFIXES):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     if exc.status_code == 405:
         return error_response(MethodNotAllowedError(f"{request.method} is not allowed here."))
     if exc.status_code == 404:
         return error_response(NotFoundError(f"No SCIM endpoint at {request.url.path}."))
-    error = ScimError(str(exc.detail))
-    error.status = exc.status_code
-    return error_response(error)
+    return error_response(_from_http(exc))
 
 
 async def _healthz(request: Request) -> Response:
@@ -91,6 +102,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         routes=[
             Route("/healthz", _healthz, methods=["GET"]),
             *(Mount(prefix, routes=scim_routes()) for prefix in SCIM_PREFIXES),
+            Mount(ADMIN_PREFIX, routes=admin_routes()),
         ],
         exception_handlers=handlers,
         middleware=[Middleware(PathNormalizer)],

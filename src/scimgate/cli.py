@@ -1,7 +1,9 @@
 """The ``scimgate`` command line: serve, migrate, and manage organizations.
 
 Each command owns its transaction and calls the same domain functions as the SCIM
-API. ``--json`` prints one JSON document for scripts instead of text for people.
+API; the administration commands (flags, directory, role, team, members) live in
+``scimgate.admin.commands`` and share their operations with the admin API.
+``--json`` prints one JSON document for scripts instead of text for people.
 """
 
 import argparse
@@ -15,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scimgate.admin import commands as admin_commands
+from scimgate.admin import text
 from scimgate.config import Settings
 from scimgate.domain import organizations, sso, tokens
 from scimgate.errors import ScimError
@@ -38,6 +42,11 @@ def _run(settings: Settings, work: Callable[[Session], Any]) -> Any:
             return work(session)
     finally:
         db.dispose()
+
+
+def _transactional(factory: admin_commands.Factory) -> Handler:
+    """A handler running the work ``factory`` builds from the arguments in one transaction."""
+    return lambda args, settings: _run(settings, factory(args))
 
 
 def _org_view(org: Organization) -> dict[str, Any]:
@@ -235,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("org")
     token.add_argument("token_id", nargs="?", help="the token to revoke (or to rotate)")
     token.add_argument("--grace-seconds", type=int, default=None)
+
+    def add_admin(name: str, factory: admin_commands.Factory, parent: Any, **kwargs: Any) -> Any:
+        return add(name, _transactional(factory), parent, **kwargs)
+
+    admin_commands.register(commands, add_admin)
     return parser
 
 
@@ -244,9 +258,8 @@ def _print(result: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=None))
         return
-    rows = result if isinstance(result, list) else [result]
-    for row in rows:
-        print("  ".join(f"{key}={value}" for key, value in row.items()))
+    for line in text.lines(result):
+        print(line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     log_key: SecretStr | None = None
     """Key ring for the encrypted SCIM request log (reserved for the request log)."""
 
+    admin_api_key: SecretStr | None = None
+    """Bearer key of the JSON admin API under ``/api``; the API answers 404 while unset."""
+
     demo: bool = False
     """Demo mode, set by ``scimgate quickstart``: relaxes the secrets that production
     requires."""

@@ -8,15 +8,17 @@ from scimgate.errors import ConflictError, InvalidValueError, NotFoundError, Uni
 from scimgate.storage.models import Group, Organization, SsoConnection
 
 from . import provisioning, roles, teams
+from .rows import check_fits
 from .sso import SsoSettings
 
 
 def create(session: Session, name: str) -> Organization:
     """Create an organization; its name must be new, case-insensitively."""
     clean = name.strip()
-    if not clean or len(clean) > 200:
-        raise InvalidValueError("An organization name must have 1 to 200 characters.")
+    if not clean:
+        raise InvalidValueError("An organization name must not be empty.")
     org = Organization(name=clean, name_norm=clean.lower())
+    check_fits(org, {"name": "name"})
     session.add(org)
     try:
         with session.begin_nested():
@@ -29,11 +31,13 @@ def create(session: Session, name: str) -> Organization:
 
 def get(session: Session, ref: str) -> Organization:
     """Find an organization by id or by name (case-insensitive)."""
-    org = session.scalars(
-        select(Organization).where(
-            (Organization.id == ref) | (Organization.name_norm == ref.strip().lower())
-        )
-    ).first()
+    org = None
+    if "\x00" not in ref:  # PostgreSQL refuses to compare text holding NUL
+        org = session.scalars(
+            select(Organization).where(
+                (Organization.id == ref) | (Organization.name_norm == ref.strip().lower())
+            )
+        ).first()
     if org is None:
         raise NotFoundError(f"No organization is named or identified by {ref!r}.")
     return org

@@ -6,11 +6,22 @@ from sqlalchemy.orm import Session
 from scimgate.errors import InvalidValueError, NotFoundError
 from scimgate.storage.models import Group, GroupRole, Organization, Role
 
+from .rows import check_fits
 from .uniqueness import flush_unique
 
 # Every organization starts with these (name, weight) roles; "member" is the default.
 DEFAULT_ROLES = (("owner", 100), ("admin", 80), ("member", 50), ("observer", 10))
 DEFAULT_ROLE = "member"
+# Weights stay well inside a 32-bit INTEGER on every database.
+WEIGHTS = range(-1_000_000, 1_000_001)
+
+
+def check_weight(weight: int) -> None:
+    """Refuse a weight outside :data:`WEIGHTS`."""
+    if weight not in WEIGHTS:
+        raise InvalidValueError(
+            f"A role weight must be between {WEIGHTS.start} and {WEIGHTS.stop - 1}."
+        )
 
 
 def create_defaults(session: Session, org: Organization) -> None:
@@ -34,9 +45,11 @@ def list_for(session: Session, org: Organization) -> list[Role]:
 
 def get(session: Session, org: Organization, name: str) -> Role:
     """The organization's role with this name (case-insensitive)."""
-    role = session.scalars(
-        select(Role).where(Role.org_id == org.id, Role.name_norm == name.strip().lower())
-    ).first()
+    role = None
+    if "\x00" not in name:  # PostgreSQL refuses to compare text holding NUL
+        role = session.scalars(
+            select(Role).where(Role.org_id == org.id, Role.name_norm == name.strip().lower())
+        ).first()
     if role is None:
         raise NotFoundError(f"Organization {org.name!r} has no role named {name!r}.")
     return role
@@ -45,9 +58,11 @@ def get(session: Session, org: Organization, name: str) -> Role:
 def create(session: Session, org: Organization, name: str, weight: int) -> Role:
     """Add a role; its name must be new in the organization."""
     clean = name.strip()
-    if not clean or len(clean) > 200:
-        raise InvalidValueError("A role name must have 1 to 200 characters.")
+    if not clean:
+        raise InvalidValueError("A role name must not be empty.")
+    check_weight(weight)
     role = Role(org_id=org.id, name=clean, name_norm=clean.lower(), weight=weight)
+    check_fits(role, {"name": "name"})
     session.add(role)
     flush_unique(session, f"A role named {clean!r} already exists.")
     return role

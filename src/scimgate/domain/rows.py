@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, String, and_, case, false, func, or_, sele
 from sqlalchemy.orm import Session
 
 from scimgate.errors import InvalidValueError, NotFoundError
-from scimgate.storage.models import Group, Organization, User, UserEmail
+from scimgate.storage.models import Base, Group, Organization, User
 
 from .paging import Ordering, Page, PageRequest
 
@@ -89,14 +89,14 @@ def _after(keys: _Keys, position: tuple[Any, ...]) -> Any:
     return or_(*alternatives) if alternatives else false()
 
 
-def check_fits(row: User | UserEmail | Group, names: dict[str, str]) -> None:
+def check_fits(row: Base, names: dict[str, str]) -> None:
     """Refuse values a column cannot hold, so they are a 400 and not a database error.
 
     PostgreSQL refuses text longer than a VARCHAR's length and any text holding NUL,
     where SQLite would store both: checking here keeps the two dialects alike.
     ``names`` maps column names to the SCIM attribute names used in the error.
     """
-    table = type(row).__table__
+    table = Base.metadata.tables[type(row).__tablename__]
     for column, attribute in names.items():
         value = getattr(row, column)
         if not isinstance(value, str):

@@ -6,13 +6,15 @@ from sqlalchemy.orm import Session
 from scimgate.errors import InvalidValueError, NotFoundError
 from scimgate.storage.models import Group, Organization, Team, TeamMember, User
 
+from .rows import check_fits
 from .uniqueness import flush_unique
 
 
 def _clean(name: str) -> str:
     clean = name.strip()
-    if not clean or len(clean) > 1000:
-        raise InvalidValueError("A team name must have 1 to 1000 characters.")
+    if not clean:
+        raise InvalidValueError("A team name must not be empty.")
+    check_fits(Team(name=clean), {"name": "name"})
     return clean
 
 
@@ -32,11 +34,13 @@ def list_for(session: Session, org: Organization) -> list[Team]:
 
 def get(session: Session, org: Organization, ref: str) -> Team:
     """The organization's team with this id or name (case-insensitive)."""
-    team = session.scalars(
-        select(Team).where(
-            Team.org_id == org.id, (Team.id == ref) | (Team.name_norm == ref.strip().lower())
-        )
-    ).first()
+    team = None
+    if "\x00" not in ref:  # PostgreSQL refuses to compare text holding NUL
+        team = session.scalars(
+            select(Team).where(
+                Team.org_id == org.id, (Team.id == ref) | (Team.name_norm == ref.strip().lower())
+            )
+        ).first()
     if team is None:
         raise NotFoundError(f"No team is named or identified by {ref!r}.")
     return team
@@ -107,6 +111,8 @@ def add_manual(session: Session, org: Organization, team: Team, user: User) -> N
 
 def remove_manual(session: Session, team: Team, user: User) -> None:
     """Withdraw a hand-made grant; a grant through SCIM keeps the member in the team."""
+    if user.org_id != team.org_id:
+        raise NotFoundError("No such member in this organization.")
     row = session.scalars(
         select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)
     ).first()

@@ -1,0 +1,200 @@
+"""What an administrator can do, as domain calls returning views.
+
+Each function runs in the caller's transaction (the API's request or the CLI
+command) and names the organization by id or name. Dry runs preview role changes
+through ``role_assignment``, which rolls its savepoint back, so they write nothing.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from scimgate.domain import groups, organizations, persons, role_assignment, roles, teams, users
+from scimgate.domain.paging import PageRequest
+from scimgate.errors import InvalidValueError
+from scimgate.storage.models import Organization, Role, Team
+
+from . import reads, views
+from .views import View
+
+# The user source switches: at most one may be on, which their setters enforce.
+SWITCHES: dict[str, Callable[[Organization, bool], None]] = {
+    "scim_enabled": organizations.set_scim_enabled,
+    "google_directory_sync": organizations.set_google_directory_sync,
+}
+FLAGS = organizations.FLAGS
+
+# Past this an offset is a mistake, and it would overflow the database's BIGINT.
+_MAX_OFFSET = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class OrgChanges:
+    """Switches, feature flags and default role to set; what is absent stays."""
+
+    switches: Mapping[str, bool] = field(default_factory=dict)
+    flags: Mapping[str, bool] = field(default_factory=dict)
+    default_role: str | None = None
+
+
+def _org_view(session: Session, org: Organization) -> View:
+    default = next((r for r in roles.list_for(session, org) if r.id == org.default_role_id), None)
+    return views.organization(org, default)
+
+
+def list_orgs(session: Session) -> list[View]:
+    """Every organization, oldest first."""
+    return [_org_view(session, org) for org in organizations.list_all(session)]
+
+
+def create_org(session: Session, name: str) -> View:
+    """Create an organization (with the default roles)."""
+    return _org_view(session, organizations.create(session, name))
+
+
+def show_org(session: Session, ref: str) -> View:
+    """One organization with its switches and flags."""
+    return _org_view(session, organizations.get(session, ref))
+
+
+def update_org(session: Session, ref: str, changes: OrgChanges) -> View:
+    """Apply switches, flags and default role, and return the organization."""
+    org = organizations.get(session, ref)
+    # Switches going off first, so one request can move from SCIM to Google
+    # Directory Sync (or back) without tripping over the exclusivity rule.
+    for name, enabled in sorted(changes.switches.items(), key=lambda item: item[1]):
+        SWITCHES[name](org, enabled)
+    for flag, enabled in changes.flags.items():
+        organizations.set_flag(session, org, flag, enabled)
+    if changes.default_role is not None:
+        role = roles.get(session, org, changes.default_role)
+        role_assignment.set_default(session, org, role)
+    return _org_view(session, org)
+
+
+def list_roles(session: Session, ref: str) -> list[View]:
+    """The organization's roles, heaviest first."""
+    org = organizations.get(session, ref)
+    return [views.role(role, org) for role in roles.list_for(session, org)]
+
+
+def create_role(session: Session, ref: str, name: str, weight: int) -> View:
+    """Add a role with a weight."""
+    org = organizations.get(session, ref)
+    return views.role(roles.create(session, org, name, weight), org)
+
+
+def set_role_weight(session: Session, ref: str, name: str, weight: int, *, dry_run: bool) -> View:
+    """Change a role's weight (or preview it) and list whose role it moves."""
+    org = organizations.get(session, ref)
+    role = roles.get(session, org, name)
+    found = role_assignment.set_weight(session, org, role, weight, dry_run=dry_run)
+    return {"role": views.role(role, org), **views.changes(found, applied=not dry_run)}
+
+
+def set_default_role(session: Session, ref: str, name: str, *, dry_run: bool) -> View:
+    """Make a role the default (or preview it) and list whose role it moves."""
+    org = organizations.get(session, ref)
+    role = roles.get(session, org, name)
+    found = role_assignment.set_default(session, org, role, dry_run=dry_run)
+    return {"role": views.role(role, org), **views.changes(found, applied=not dry_run)}
+
+
+def list_mappings(session: Session, ref: str) -> list[View]:
+    """Which SCIM group grants which role, by group name."""
+    org = organizations.get(session, ref)
+    mapped = [
+        (groups.get(session, org, gid), role) for gid, role in roles.mapping(session, org).items()
+    ]
+    return [
+        {"group_id": group.id, "group_display_name": group.display_name, "role": role.name}
+        for group, role in sorted(mapped, key=lambda pair: pair[0].display_name_norm)
+    ]
+
+
+def map_group(
+    session: Session, ref: str, group_id: str, role_name: str | None, *, dry_run: bool
+) -> View:
+    """Map a SCIM group to a role, or unmap it when ``role_name`` is None (or preview)."""
+    org = organizations.get(session, ref)
+    group = groups.get(session, org, group_id)
+    role: Role | None = roles.get(session, org, role_name) if role_name is not None else None
+    found = role_assignment.map_group(session, org, group, role, dry_run=dry_run)
+    return {"group_id": group.id, "role": role_name, **views.changes(found, applied=not dry_run)}
+
+
+def list_teams(session: Session, ref: str) -> list[View]:
+    """The organization's teams, by name, with their sizes."""
+    org = organizations.get(session, ref)
+    sizes = reads.team_sizes(session, org)
+    return [views.team(team, sizes.get(team.id, 0)) for team in teams.list_for(session, org)]
+
+
+def create_team(session: Session, ref: str, name: str) -> View:
+    """Add an empty team."""
+    org = organizations.get(session, ref)
+    return views.team(teams.create(session, org, name), 0)
+
+
+def _team_view(session: Session, team: Team) -> View:
+    members = teams.members(session, team)
+    return {
+        **views.team(team, len(members)),
+        "members": [views.team_member(grant, user) for grant, user in members],
+    }
+
+
+def show_team(session: Session, ref: str, team_ref: str) -> View:
+    """A team with its members and the grants that keep each one there."""
+    org = organizations.get(session, ref)
+    return _team_view(session, teams.get(session, org, team_ref))
+
+
+def add_to_team(session: Session, ref: str, team_ref: str, user_id: str) -> View:
+    """Grant a member a place in a team by hand; return the team."""
+    org = organizations.get(session, ref)
+    team = teams.get(session, org, team_ref)
+    teams.add_manual(session, org, team, users.get(session, org, user_id))
+    return _team_view(session, team)
+
+
+def remove_from_team(session: Session, ref: str, team_ref: str, user_id: str) -> View:
+    """Withdraw a hand-made grant (a SCIM grant stays); return the team."""
+    org = organizations.get(session, ref)
+    team = teams.get(session, org, team_ref)
+    teams.remove_manual(session, team, users.get(session, org, user_id))
+    return _team_view(session, team)
+
+
+def list_members(session: Session, ref: str, limit: int, offset: int) -> View:
+    """One page of memberships, oldest first, with each one's role and its reason."""
+    if limit < 1 or not 0 <= offset <= _MAX_OFFSET:
+        raise InvalidValueError(f"limit must be at least 1 and offset 0 to {_MAX_OFFSET}.")
+    org = organizations.get(session, ref)
+    page = users.search(session, org, None, PageRequest(start_index=offset + 1, count=limit))
+    roles_by_id = {role.id: role for role in roles.list_for(session, org)}
+    sources = {user.role_from_group_id for user in page.items if user.role_from_group_id}
+    names = {gid: groups.get(session, org, gid).display_name for gid in sources}
+    return {
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+        "members": [views.member(user, roles_by_id, names) for user in page.items],
+    }
+
+
+def show_member(session: Session, ref: str, user_id: str) -> View:
+    """A membership with its person's profile and its teams."""
+    org = organizations.get(session, ref)
+    user = users.get(session, org, user_id)
+    roles_by_id = {role.id: role for role in roles.list_for(session, org)}
+    source = user.role_from_group_id
+    names = {source: groups.get(session, org, source).display_name} if source else {}
+    person = reads.person(session, user.person_id)
+    phones = persons.phone_numbers(session, person.id) if person else []
+    return {
+        **views.member(user, roles_by_id, names),
+        "person": views.person(person, phones),
+        "teams": [views.membership_team(t, grant) for t, grant in reads.teams_of(session, user)],
+    }

@@ -1,0 +1,111 @@
+"""How administrators see organizations, roles, teams and members: JSON-ready dicts."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from scimgate.domain.role_assignment import RoleChange
+from scimgate.storage.models import Organization, Person, Role, Team, TeamMember, User
+
+View = dict[str, Any]
+
+
+def organization(org: Organization, default_role: Role | None) -> View:
+    """An organization with its user source switches and feature flags."""
+    return {
+        "id": org.id,
+        "name": org.name,
+        "scim_enabled": org.scim_enabled,
+        "google_directory_sync": org.google_directory_sync,
+        "sync_groups_to_teams": org.sync_groups_to_teams,
+        "assign_roles_from_groups": org.assign_roles_from_groups,
+        "phone_sync": org.phone_sync,
+        "default_role": default_role.name if default_role else None,
+        "sso_configured": org.sso is not None,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+def role(role: Role, org: Organization) -> View:
+    """A role, and whether it is the organization's default."""
+    return {
+        "id": role.id,
+        "name": role.name,
+        "weight": role.weight,
+        "default": role.id == org.default_role_id,
+    }
+
+
+def changes(found: list[RoleChange], *, applied: bool) -> View:
+    """The members a role change moves, and whether it was written."""
+    return {
+        "changes": [
+            {
+                "user_id": change.user_id,
+                "user_name": change.user_name,
+                "before": change.before,
+                "after": change.after,
+            }
+            for change in found
+        ],
+        "applied": applied,
+    }
+
+
+def team(team: Team, member_count: int) -> View:
+    """A team, the SCIM group it is linked to (if any) and its size."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "scim_group_id": team.scim_group_id,
+        "member_count": member_count,
+    }
+
+
+def team_member(grant: TeamMember, user: User) -> View:
+    """A team member with the grants that keep them in the team."""
+    return {
+        "user_id": user.id,
+        "user_name": user.user_name,
+        "via_scim": grant.via_scim,
+        "manual": grant.manual,
+    }
+
+
+def member(user: User, roles_by_id: Mapping[str, Role], group_names: Mapping[str, str]) -> View:
+    """A membership, its role and, when a mapped group gave the role, which group."""
+    role_row = roles_by_id.get(user.role_id or "")
+    source = user.role_from_group_id
+    return {
+        "user_id": user.id,
+        "user_name": user.user_name,
+        # RFC 7643 leaves an unassigned active to the server: such a member is active.
+        "active": user.active is not False,
+        "role": role_row.name if role_row else None,
+        "role_from_group_id": source,
+        "role_from_group": group_names.get(source) if source else None,
+        "person_id": user.person_id,
+    }
+
+
+def person(row: Person | None, phone_numbers: list[str]) -> View | None:
+    """The app's own fields of the person behind a membership."""
+    if row is None:
+        return None
+    return {
+        "id": row.id,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "preferred_name": row.preferred_name,
+        "work_email": row.work_email,
+        "phone_numbers": phone_numbers,
+    }
+
+
+def membership_team(team: Team, grant: TeamMember) -> View:
+    """A team a member is in, with the grants that keep them there."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "via_scim": grant.via_scim,
+        "manual": grant.manual,
+    }
