@@ -197,7 +197,8 @@ def update(
     group.version += 1
     group.updated_at = utcnow()
     flush_unique(session, _taken(group.display_name))
-    teams.rename_linked(session, group)
+    if org.sync_groups_to_teams:
+        teams.rename_linked(session, group)
     if track:
         provisioning.resync(session, org, affected)
     return group

@@ -90,6 +90,8 @@ def mapping(session: Session, org: Organization) -> dict[str, Role]:
 
 def map_group(session: Session, org: Organization, group: Group, role: Role | None) -> None:
     """Map a SCIM group to a role, or remove its mapping when ``role`` is None."""
+    if group.org_id != org.id or (role is not None and role.org_id != org.id):
+        raise NotFoundError("The group and the role must belong to the organization.")
     current = session.get(GroupRole, group.id)
     if role is None:
         if current is not None:
