@@ -23,6 +23,9 @@ from .phones import normalize_phone_numbers
 
 logger = logging.getLogger("scimgate.provisioning")
 
+WARNINGS = "scimgate.warnings"
+"""Key of ``Session.info`` under which provisioning warnings of a transaction collect."""
+
 
 def for_email(session: Session, email: str) -> Person:
     """The person with this email address (case-insensitive), created if none exists.
@@ -60,6 +63,9 @@ def apply_profile(
     imported = normalize_phone_numbers(phones)
     for warning in imported.warnings:
         logger.warning("org %s user %s: %s", org.id, membership.id, warning)
+    # The request owns the session; what it collects here reaches the request's entry
+    # in the SCIM request log.
+    session.info.setdefault(WARNINGS, []).extend(imported.warnings)
     if org.phone_sync:
         _store_phones(session, person, imported.numbers)
     return imported.warnings

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
-from scimgate.domain import tokens
+from scimgate.domain import persons, tokens
 from scimgate.storage.database import Database
 from scimgate.storage.models import Organization
 
@@ -49,6 +49,11 @@ async def in_transaction(request: Request, work: Callable[[Session], T], *, writ
 
     def job() -> T:
         with db.transaction(write=write) as session:
-            return work(session)
+            result = work(session)
+            warnings: list[str] = session.info.get(persons.WARNINGS, [])
+        if warnings:
+            # Kept on the request for the SCIM request log entry.
+            request.state.scim_warnings = [*getattr(request.state, "scim_warnings", []), *warnings]
+        return result
 
     return await run_in_threadpool(job)
