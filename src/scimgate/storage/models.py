@@ -97,6 +97,12 @@ class Organization(Base):
         ForeignKey("roles.id", ondelete="SET NULL", use_alter=True), default=None
     )
     """The role of a member no mapped group gives one to."""
+    detected_idp: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The identity provider last seen talking SCIM to this organization."""
+    detected_user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
+    """The User-Agent of that IdP's last request, as sent."""
+    idp_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When that IdP was last seen (updated at most once a minute)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sso: Mapped["SsoConnection | None"] = relationship(
