@@ -55,6 +55,8 @@ def _org_view(org: Organization) -> dict[str, Any]:
         "name": org.name,
         "scim_enabled": org.scim_enabled,
         "sso_configured": org.sso is not None,
+        "detected_idp": org.detected_idp,
+        "idp_seen_at": org.idp_seen_at.isoformat() if org.idp_seen_at else None,
         "created_at": org.created_at.isoformat(),
     }
 

@@ -21,8 +21,19 @@ class Settings(BaseSettings):
     """Externally visible URL of this server (``https://scim.example.com``), used in
     ``meta.location`` and ``$ref``. When unset, it is taken from each request's host."""
 
-    log_key: SecretStr | None = None
-    """Key ring for the encrypted SCIM request log (reserved for the request log)."""
+    log_keys: SecretStr | None = None
+    """Key ring of the encrypted SCIM request log: comma-separated ``id:key`` entries,
+    oldest first, each key 32 random bytes in base64 (``scimgate logs key`` prints one).
+    New entries are encrypted under the last key; the others stay to read older entries
+    until ``scimgate logs rekey``. Required outside demo mode."""
+
+    log_max_body_bytes: int = Field(default=262_144, ge=0)
+    """Most bytes of each request and response body kept in a request log entry; the
+    rest is dropped and the entry marked truncated."""
+
+    log_purge_interval_seconds: int = Field(default=3600, ge=0)
+    """How often the server purges request log entries older than each organization's
+    retention period; 0 leaves purging to ``scimgate logs purge``."""
 
     admin_api_key: SecretStr | None = None
     """Bearer key of the JSON admin API under ``/api``; the API answers 404 while unset."""

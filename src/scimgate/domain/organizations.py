@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scimgate.errors import ConflictError, InvalidValueError, NotFoundError, UniquenessError
-from scimgate.storage.models import Group, Organization, SsoConnection
+from scimgate.storage.models import Group, Organization, SsoConnection, utcnow
 
 from . import provisioning, roles, teams
 from .rows import check_fits
@@ -110,3 +110,14 @@ def configure_sso(session: Session, org: Organization, sso: SsoSettings) -> SsoC
     connection.certificate_pem = sso.certificate_pem
     session.flush()
     return connection
+
+
+def record_idp(session: Session, org_id: str, idp: str | None, user_agent: str | None) -> None:
+    """Remember which identity provider (and User-Agent) last talked to an organization."""
+    org = session.get(Organization, org_id)
+    if org is None:
+        return
+    if idp is not None:
+        org.detected_idp = idp
+    org.detected_user_agent = (user_agent or "")[:300] or None
+    org.idp_seen_at = utcnow()

@@ -8,9 +8,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
-from scimgate.domain import persons, tokens
+from scimgate.domain import organizations, persons, tokens
 from scimgate.storage.database import Database
 from scimgate.storage.models import Organization
+
+from . import providers
 
 T = TypeVar("T")
 
@@ -26,19 +28,25 @@ def base_url(request: Request) -> str:
 async def tenant(request: Request) -> Organization:
     """Authenticate the bearer token and return its organization.
 
-    Authentication reads only; the token's last use is recorded in a separate short
-    transaction at most once a minute, so a read request stays a read.
+    Authentication reads only; the token's last use and the detected identity provider
+    are recorded in a separate short transaction at most once a minute (or when the
+    provider changes), so a read request stays a read.
     """
     db: Database = request.app.state.db
     authorization = request.headers.get("authorization")
 
+    user_agent = request.headers.get("user-agent")
+    idp = providers.detect(user_agent, request.url.query)
+
     def job() -> Organization:
         with db.transaction(write=False) as session:
             credential = tokens.authenticate(session, authorization)
-        if credential.stale:
+        org = credential.org
+        if credential.stale or (idp is not None and idp != org.detected_idp):
             with db.transaction(write=True) as session:
                 tokens.record_use(session, credential.token_id)
-        return credential.org
+                organizations.record_idp(session, org.id, idp, user_agent)
+        return org
 
     return await run_in_threadpool(job)
 

@@ -14,6 +14,7 @@ from scimgate.storage.filters import user_filter
 from scimgate.storage.models import User
 from scimgate.storage.sorting import user_sort_key
 
+from . import quirks
 from .listing import ResourceKind, from_query, from_search_body, list_response
 from .mapping import ScimUser, from_scim_user, to_scim_user
 from .rendering import (
@@ -43,6 +44,7 @@ def parse_user(body: dict[str, Any]) -> ScimUser:
     The library's checks of request contexts are not used: they require
     manager.value and manager.$ref, which RFC 7643 §4.3 only recommends.
     """
+    body = quirks.user_body(body)
     resource = ScimUser.model_validate(canonical_body(body, USER_SCHEMAS, _READ_ONLY))
     if not resource.user_name:
         raise InvalidValueError("userName is required (the user's email address).")
@@ -164,7 +166,7 @@ def parse_user_patch(body: dict[str, Any]) -> PatchOp[ScimUser] | None:
     Member names are read in any case (RFC 7643 §2.1), as the library reads them;
     it also resolves paths and value keys in any case.
     """
-    body = canonical_message(body, _PATCH_OP_SCHEMA)
+    body = quirks.patch_body(canonical_message(body, _PATCH_OP_SCHEMA))
     key = attribute_key(body, "Operations")
     operations = body[key] if key else None
     if key and isinstance(operations, list) and operations:
@@ -202,7 +204,7 @@ async def patch_user(request: Request) -> Response:
     def revise(current: User) -> User:
         resource = to_scim_user(current, base)
         if patch is not None:
-            patch.patch(resource)
+            quirks.apply_patch(patch, resource, ScimUser)
         return from_scim_user(resource)
 
     def work(session: Session) -> ScimUser:

@@ -1,0 +1,33 @@
+"""Telling which identity provider is talking, from what its requests look like.
+
+The result is shown to administrators (``scimgate org list``) and kept with each SCIM
+request log entry; nothing in request handling depends on it.
+"""
+
+# (substring of the lower-cased User-Agent, provider), first match wins.
+_USER_AGENTS = (
+    # "Okta SCIM Client 1.0.0": developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20
+    ("okta", "okta"),
+    # "Google-Auto-Provisioning": github.com/pond/scimitar/issues/142
+    ("google", "google"),
+    ("rippling", "rippling"),
+    ("keycloak", "keycloak"),
+    # mitodl/keycloak-scim sets no User-Agent of its own, so its HTTP client's default
+    # shows (an inference from its source; see docs/idp/quirks-google-keycloak-rippling.md).
+    ("apache-httpclient", "keycloak"),
+    ("azure", "entra"),
+    ("microsoft", "entra"),
+)
+
+
+def detect(user_agent: str | None, query: str) -> str | None:
+    """Name the IdP a request comes from, or None when nothing gives it away."""
+    if "aadoptscim062020" in query.lower():
+        # The compliance flag only Entra appends to its tenant URL (Microsoft's page
+        # "Known issues and resolutions with SCIM 2.0 protocol compliance").
+        return "entra"
+    if not user_agent or not user_agent.strip():
+        # Entra documents no User-Agent and is the one client here seen sending none.
+        return "entra"
+    agent = user_agent.lower()
+    return next((idp for needle, idp in _USER_AGENTS if needle in agent), None)
