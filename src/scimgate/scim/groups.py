@@ -26,7 +26,7 @@ from .rendering import (
     wants,
     wants_no_content,
 )
-from .requests import canonical_body, canonical_message, if_match, read_json
+from .requests import canonical_body, canonical_message, declared_names, if_match, read_json
 from .tenancy import base_url, in_transaction, tenant
 
 GROUP_SCHEMAS = (str(ScimGroup.__schema__),)
@@ -35,7 +35,9 @@ _READ_ONLY = ("id", "meta")
 
 def parse_group(body: dict[str, Any], settings: Settings) -> ScimGroup:
     """Validate a Group body, ignoring read-only attributes and foreign extensions."""
-    resource = ScimGroup.model_validate(canonical_body(body, GROUP_SCHEMAS, _READ_ONLY))
+    resource = ScimGroup.model_validate(
+        canonical_body(body, GROUP_SCHEMAS, _READ_ONLY, declared_names(ScimGroup))
+    )
     if not resource.display_name or not resource.display_name.strip():
         raise InvalidValueError("displayName is required.")
     _check_member_count(len(resource.members or []), settings)

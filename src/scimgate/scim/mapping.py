@@ -186,6 +186,7 @@ def _without_none(document: dict[str, Any]) -> dict[str, Any]:
 
 _GROUP_URN_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:group:"
 _GROUP_READ_ONLY = ("id", "meta")
+_GROUP_WRITABLE = ("displayname", "externalid", "members")
 
 
 def group_changes(
@@ -207,7 +208,9 @@ def group_changes(
             for key, value in operation.value.items():
                 # Okta renames with {"op": "replace", "value": {"id": ..., "displayName": ...}};
                 # read-only attributes are ignored here as PUT ignores them (RFC 7644 §3.5.1).
-                if key.lower().removeprefix(_GROUP_URN_PREFIX) in _GROUP_READ_ONLY:
+                name = key.lower().removeprefix(_GROUP_URN_PREFIX)
+                if name in _GROUP_READ_ONLY or name not in _GROUP_WRITABLE:
+                    # Unknown keys in a value are ignored, as in a POST body.
                     continue
                 changes.append(_attribute_change(kind, key, value))
         elif path.attr.lower() == "members" and path.value_filter is not None:

@@ -44,8 +44,18 @@ async def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[s
     return body
 
 
+def declared_names(model: type[Any]) -> frozenset[str]:
+    """The lower-cased attribute names a SCIM model declares."""
+    return frozenset(
+        (field.serialization_alias or name).lower() for name, field in model.model_fields.items()
+    )
+
+
 def canonical_body(
-    body: dict[str, Any], known_schemas: tuple[str, ...], read_only: tuple[str, ...]
+    body: dict[str, Any],
+    known_schemas: tuple[str, ...],
+    read_only: tuple[str, ...],
+    declared: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Return a resource body as the models should read it.
 
@@ -56,7 +66,9 @@ def canonical_body(
 
     RFC 7644 §3.5.1 and RFC 7643 §3.1: the server ignores the readOnly values a client
     sends (``id``, ``meta``). IdPs add their own extension schemas (a key and a
-    ``schemas`` entry that is a URN); their attributes are ignored, not refused.
+    ``schemas`` entry that is a URN); their attributes are ignored, not refused, and so
+    are attributes outside ``declared`` (IdPs map custom fields into the core namespace:
+    Okta's custom attributes, Keycloak's extras), so one odd field never blocks a user.
     """
     canonical = {urn.lower(): urn for urn in known_schemas}
     ignored = {name.lower() for name in read_only}
@@ -68,7 +80,7 @@ def canonical_body(
         elif ":" in key:
             if lowered in canonical:
                 cleaned[canonical[lowered]] = value
-        elif lowered not in ignored:
+        elif lowered not in ignored and (declared is None or lowered in declared):
             cleaned[key] = value
     return cleaned
 

@@ -24,9 +24,17 @@ from .rendering import (
     response_parameters,
     wants_no_content,
 )
-from .requests import attribute_key, canonical_body, canonical_message, if_match, read_json
+from .requests import (
+    attribute_key,
+    canonical_body,
+    canonical_message,
+    declared_names,
+    if_match,
+    read_json,
+)
 from .tenancy import base_url, in_transaction, tenant
 
+_DECLARED = declared_names(ScimUser)
 USER_SCHEMAS = (str(ScimUserBase.__schema__), str(EnterpriseUser.__schema__))
 _PATCH_OP_SCHEMA = str(PatchOp.__schema__)
 # RFC 7643 §4.1: "groups" is readOnly on a User; it is managed through /Groups.
@@ -45,7 +53,7 @@ def parse_user(body: dict[str, Any]) -> ScimUser:
     manager.value and manager.$ref, which RFC 7643 §4.3 only recommends.
     """
     body = quirks.user_body(body)
-    resource = ScimUser.model_validate(canonical_body(body, USER_SCHEMAS, _READ_ONLY))
+    resource = ScimUser.model_validate(canonical_body(body, USER_SCHEMAS, _READ_ONLY, _DECLARED))
     if not resource.user_name:
         raise InvalidValueError("userName is required (the user's email address).")
     _check_one_primary(resource)
@@ -146,6 +154,12 @@ async def replace_user(request: Request) -> Response:
     return _respond(resource, request, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
+def _undeclared(name: str) -> bool:
+    """Tell whether a value key names a core attribute the User schema lacks."""
+    lowered = name.split("[", 1)[0].strip().lower()
+    return ":" not in lowered and lowered.split(".", 1)[0] not in _DECLARED
+
+
 def _is_foreign(name: str) -> bool:
     """Tell whether an attribute path or key belongs to an extension the server lacks."""
     lowered = name.split("[", 1)[0].strip().lower()
@@ -190,7 +204,13 @@ def _without_foreign(operation: Any) -> Any:
         return None
     value = operation[value_key] if value_key else None
     if path is None and value_key and isinstance(value, dict):
-        value = {name: item for name, item in value.items() if not _is_foreign(name)}
+        # Unknown keys in a value are ignored as in a POST body; a path naming an
+        # unknown core attribute stays an error (RFC 7644 §3.5.2 invalidPath).
+        value = {
+            name: item
+            for name, item in value.items()
+            if not (_is_foreign(name) or _undeclared(name))
+        }
         return {**operation, value_key: value}
     return operation
 
