@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from scimgate.cli import main
 from scimgate.config import Settings
 from scimgate.domain import sso
-from tests.conftest import SCIM_JSON, user_body
+from tests.conftest import SCIM_JSON, Tenant, user_body
 
 
 def run_cli(
@@ -163,3 +163,17 @@ def _retry(send: Any) -> httpx2.Response:
         except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not start")
+
+
+def test_org_list_shows_the_detected_identity_provider(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    tenant: Tenant,
+) -> None:
+    """org list names the IdP last seen talking SCIM to each organization."""
+    tenant.get("/Users", headers={"User-Agent": "Okta SCIM Client 1.0.0"})
+    status, orgs = run_cli(monkeypatch, capsys, settings, "org", "list")
+    assert status == 0
+    assert [(org["name"], org["detected_idp"]) for org in orgs] == [(tenant.name, "okta")]
+    assert orgs[0]["idp_seen_at"] is not None
