@@ -96,3 +96,13 @@ def test_provider_is_detected_from_user_agent(tenant: Tenant, database: Database
         "/scim/v2/Users?aadOptscim062020", headers={**tenant.headers(), "User-Agent": "x"}
     )
     assert _detected(database, tenant) == "entra"
+
+
+def test_a_missing_user_agent_is_only_a_guess(make_tenant: Any, database: Database) -> None:
+    """No User-Agent suggests Entra, but never overrides an IdP recognized for sure."""
+    okta, unknown = make_tenant("okta-org"), make_tenant("quiet-org")
+    okta.get("/Users", headers={"User-Agent": "Okta SCIM Client 1.0.0"})
+    okta.get("/Users", headers={"User-Agent": ""})
+    assert _detected(database, okta) == "okta"
+    unknown.get("/Users", headers={"User-Agent": ""})
+    assert _detected(database, unknown) == "entra"

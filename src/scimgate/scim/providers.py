@@ -20,14 +20,18 @@ _USER_AGENTS = (
 )
 
 
-def detect(user_agent: str | None, query: str) -> str | None:
-    """Name the IdP a request comes from, or None when nothing gives it away."""
+def detect(user_agent: str | None, query: str) -> tuple[str | None, bool]:
+    """Name the IdP a request comes from (None: nothing gives it away), and whether for sure.
+
+    A guess never overrides a provider already recognized for sure: Okta's own test
+    suite, for one, sends some requests without a User-Agent.
+    """
     if "aadoptscim062020" in query.lower():
         # The compliance flag only Entra appends to its tenant URL (Microsoft's page
         # "Known issues and resolutions with SCIM 2.0 protocol compliance").
-        return "entra"
+        return "entra", True
     if not user_agent or not user_agent.strip():
         # Entra documents no User-Agent and is the one client here seen sending none.
-        return "entra"
+        return "entra", False
     agent = user_agent.lower()
-    return next((idp for needle, idp in _USER_AGENTS if needle in agent), None)
+    return next((idp for needle, idp in _USER_AGENTS if needle in agent), None), True

@@ -36,16 +36,18 @@ async def tenant(request: Request) -> Organization:
     authorization = request.headers.get("authorization")
 
     user_agent = request.headers.get("user-agent")
-    idp = providers.detect(user_agent, request.url.query)
+    idp, certain = providers.detect(user_agent, request.url.query)
 
     def job() -> Organization:
         with db.transaction(write=False) as session:
             credential = tokens.authenticate(session, authorization)
         org = credential.org
-        if credential.stale or (idp is not None and idp != org.detected_idp):
+        # A guess keeps what was recognized for sure.
+        seen = idp if certain or org.detected_idp is None else None
+        if credential.stale or (seen is not None and seen != org.detected_idp):
             with db.transaction(write=True) as session:
                 tokens.record_use(session, credential.token_id)
-                organizations.record_idp(session, org.id, idp, user_agent)
+                organizations.record_idp(session, org.id, seen, user_agent)
         return org
 
     return await run_in_threadpool(job)
