@@ -5,6 +5,7 @@ from ``SCIMGATE_TEST_POSTGRES_URL``; without it those runs are skipped with a re
 unless ``SCIMGATE_REQUIRE_POSTGRES=1`` (as in CI), where its absence fails the run.
 """
 
+import base64
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -30,6 +32,8 @@ from scimgate.storage.models import Base
 POSTGRES_URL = os.environ.get("SCIMGATE_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("SCIMGATE_REQUIRE_POSTGRES") == "1"
 SCIM_JSON = "application/scim+json"
+# A fixed ring entry ("id:base64 of 32 bytes"), so tests can rebuild the same ring.
+TEST_LOG_KEYS = "test:" + base64.b64encode(bytes(range(7, 39))).decode()
 
 
 @pytest.fixture(scope="session")
@@ -89,8 +93,11 @@ def database(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
 
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    """Settings pointing at the test database."""
-    return Settings(database_url=database.engine.url.render_as_string(hide_password=False))
+    """Settings pointing at the test database, with a request log key ring."""
+    return Settings(
+        database_url=database.engine.url.render_as_string(hide_password=False),
+        log_keys=SecretStr(TEST_LOG_KEYS),
+    )
 
 
 @pytest.fixture

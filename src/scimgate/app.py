@@ -1,10 +1,11 @@
 """The ASGI application: the only module that wires every layer together."""
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio
 from pydantic import ValidationError
 from scim2_models import SCIMException
 from starlette.applications import Starlette
@@ -18,6 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimgate.admin.api import admin_routes
 from scimgate.admin.api import error_response as admin_error
+from scimgate.audit import keys, retention
+from scimgate.audit.capture import RequestCapture
+from scimgate.audit.recorder import Recorder
 from scimgate.config import Settings
 from scimgate.errors import MethodNotAllowedError, NotFoundError, ScimError
 from scimgate.scim.responses import error_response, handle_error
@@ -79,18 +83,34 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-def create_app(settings: Settings, db: Database | None = None) -> Starlette:
-    """Build the ASGI app for ``settings``; ``db`` defaults to one opened from them."""
-    database = db or Database(
-        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
+def _lifespan(
+    database: Database, purge_interval: int, *, owned: bool
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Run the periodic request log purge while serving; close ``database`` if ``owned``."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        if db is None:
+        async with anyio.create_task_group() as tasks:
+            if purge_interval:
+                tasks.start_soon(retention.purge_periodically, database, purge_interval)
+            yield
+            tasks.cancel_scope.cancel()
+        if owned:
             database.dispose()
 
+    return lifespan
+
+
+def create_app(settings: Settings, db: Database | None = None) -> Starlette:
+    """Build the ASGI app for ``settings``; ``db`` defaults to one opened from them."""
+    # Checked first: outside demo mode a server without a request log key must not start.
+    ring = keys.server_ring(settings)
+    database = db or Database(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    recorder = Recorder(database, ring, SCIM_PREFIXES, settings.log_max_body_bytes)
+
+    lifespan = _lifespan(database, settings.log_purge_interval_seconds, owned=db is None)
     handlers: dict[Any, Any] = {
         ScimError: handle_error,
         SCIMException: handle_error,
@@ -105,11 +125,13 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             Mount(ADMIN_PREFIX, routes=admin_routes()),
         ],
         exception_handlers=handlers,
-        middleware=[Middleware(PathNormalizer)],
+        # The capture runs inside the normalizer, so entries show the path as routed.
+        middleware=[Middleware(PathNormalizer), Middleware(RequestCapture, recorder=recorder)],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.request_log = recorder
     return app
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scimgate.admin import commands as admin_commands
+from scimgate.admin import operations as admin_ops
 from scimgate.admin import text
+from scimgate.audit import keys, queries, retention, rotation
 from scimgate.config import Settings
 from scimgate.domain import organizations, sso, tokens
 from scimgate.errors import ScimError
@@ -157,6 +160,8 @@ def _prepare_demo(session: Session) -> tokens.IssuedToken:
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> Any:
     settings = settings.model_copy(update={"demo": True})
+    # Made here, once, before any worker starts: the demo request log key.
+    keys.server_ring(settings)
     issued = _run(settings, _prepare_demo)
     host = "localhost" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
     base = f"http://{host}:{args.port}/scim/v2"
@@ -173,6 +178,7 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> Any:
+    keys.server_ring(settings)  # refuse to start without a usable request log key
     cmd_db_upgrade(args, settings)
     _serve(settings, args.host, args.port, args.workers)
     return None
@@ -193,6 +199,84 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log_level="info",
         proxy_headers=True,
     )
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Any]) -> Any:
+    """Run ``work`` on a migrated database; it manages its own transactions."""
+    db = _database(settings)
+    try:
+        db.upgrade()
+        return work(db)
+    finally:
+        db.dispose()
+
+
+def cmd_logs_list(args: argparse.Namespace, settings: Settings) -> Any:
+    wanted = queries.parse_filter(
+        status=args.status,
+        resource=args.resource,
+        event=args.event,
+        since=args.since,
+        until=args.until,
+        target=args.target,
+    )
+    ring = keys.load_ring(settings)
+    return _run(
+        settings, lambda s: admin_ops.list_logs(s, args.org, ring, wanted, args.limit, args.offset)
+    )
+
+
+def cmd_logs_show(args: argparse.Namespace, settings: Settings) -> Any:
+    ring = keys.load_ring(settings)
+    view = _run(settings, lambda s: admin_ops.show_log(s, None, args.entry_id, ring))
+    if args.json:
+        return view
+    print(json.dumps(view, indent=2, ensure_ascii=False))
+    return None
+
+
+def cmd_logs_rekey(args: argparse.Namespace, settings: Settings) -> Any:
+    ring = keys.load_ring(settings)
+    return asdict(_with_database(settings, lambda db: rotation.rekey(db, ring)))
+
+
+def cmd_logs_purge(args: argparse.Namespace, settings: Settings) -> Any:
+    return {"purged": _with_database(settings, retention.purge)}
+
+
+def cmd_logs_retention(args: argparse.Namespace, settings: Settings) -> Any:
+    return _run(settings, lambda s: admin_ops.log_retention(s, args.org, args.days))
+
+
+def cmd_logs_key(args: argparse.Namespace, settings: Settings) -> Any:
+    entry = keys.new_key_entry(args.key_id)
+    if args.json:
+        return {"key": entry}
+    print(entry)  # bare, to paste into SCIMGATE_LOG_KEYS
+    return None
+
+
+def _register_logs(commands: Any, add: Callable[..., Any]) -> None:
+    logs = commands.add_parser("logs", help="the encrypted SCIM request log")
+    sub = logs.add_subparsers(dest="logs_cmd", required=True)
+    listing = add("list", cmd_logs_list, sub, help="an organization's entries, newest first")
+    listing.add_argument("org")
+    listing.add_argument("--status", help="a class such as 4xx or a code such as 404")
+    listing.add_argument("--resource", help="User, Group, Bulk, Search, Discovery or Me")
+    listing.add_argument("--event", help="create, replace, patch, delete, read, list, ...")
+    listing.add_argument("--since", help="ISO 8601 time (UTC unless it says otherwise)")
+    listing.add_argument("--until", help="ISO 8601 time, exclusive")
+    listing.add_argument("--target", help="the id of the user or group affected")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--offset", type=int, default=0)
+    add("show", cmd_logs_show, sub, help="one entry, decrypted").add_argument("entry_id")
+    add("rekey", cmd_logs_rekey, sub, help="re-encrypt every entry under the newest key")
+    add("purge", cmd_logs_purge, sub, help="delete entries past their retention")
+    retention_cmd = add("retention", cmd_logs_retention, sub, help="show or set retention")
+    retention_cmd.add_argument("org")
+    retention_cmd.add_argument("days", type=int, nargs="?", help="days to keep entries")
+    key = add("key", cmd_logs_key, sub, help="print a new key ring entry id:key")
+    key.add_argument("key_id", nargs="?", default="k1", help="the new key's id")
 
 
 def _safe_url(url: str) -> str:
@@ -251,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         return add(name, _transactional(factory), parent, **kwargs)
 
     admin_commands.register(commands, add_admin)
+    _register_logs(commands, add)
     return parser
 
 

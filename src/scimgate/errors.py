@@ -25,7 +25,9 @@ them into an RFC 7644 §3.12 Error response, so domain and storage code raise by
     ├── PreconditionFailedError     412
     ├── PayloadTooLargeError        413
     ├── UnsupportedMediaTypeError   415
-    └── NotImplementedScimError     501
+    ├── NotImplementedScimError     501
+    ├── audit.keys.LogKeyError      500 (the request log's key ring is unusable)
+    └── audit.cipher.UnreadableEntryError  500 (a log entry's key is gone)
 
 Outside requests (the CLI) the same classes carry the message shown to the operator.
 """

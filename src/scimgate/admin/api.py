@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimgate.audit import queries
+from scimgate.audit.keys import KeyRing
+from scimgate.audit.recorder import Recorder
 from scimgate.config import Settings
 from scimgate.errors import (
     InvalidSyntaxError,
@@ -48,6 +51,8 @@ class Call:
     query: Mapping[str, str]
     body: dict[str, Any]
     settings: Settings
+    ring: KeyRing
+    """The request log key ring, to decrypt log entries."""
 
 
 Builder = Callable[[Call], Work]
@@ -98,7 +103,8 @@ def _endpoint(
         try:
             settings = _authenticate(request)
             body = await _json_body(request) if write else {}
-            call = Call(_path_params(request), request.query_params, body, settings)
+            ring = _recorder(request).ring
+            call = Call(_path_params(request), request.query_params, body, settings, ring)
             result = await in_transaction(request, build(call), write=write)
         except ScimError as exc:
             return error_response(exc)
@@ -218,6 +224,44 @@ def _create_org(call: Call) -> Work:
     return lambda s: ops.create_org(s, name)
 
 
+def _list_logs(call: Call) -> Work:
+    settings, query = call.settings, call.query
+    limit = min(_query_int(call, "limit", settings.default_page_size), settings.max_page_size)
+    offset = _query_int(call, "offset", 0)
+    wanted = queries.parse_filter(
+        status=query.get("status"),
+        resource=query.get("resource"),
+        event=query.get("event"),
+        since=query.get("since"),
+        until=query.get("until"),
+        target=query.get("target"),
+    )
+    return lambda s: ops.list_logs(s, call.path["org"], call.ring, wanted, limit, offset)
+
+
+def _show_log(call: Call) -> Work:
+    return lambda s: ops.show_log(s, call.path["org"], call.path["entry"], call.ring)
+
+
+def _set_log_retention(call: Call) -> Work:
+    days = _integer(call.body, "days")
+    return lambda s: ops.log_retention(s, call.path["org"], days)
+
+
+def _recorder(request: Request) -> Recorder:
+    recorder: Recorder = request.app.state.request_log
+    return recorder
+
+
+async def _request_log_counters(request: Request) -> Response:
+    """What this server process's request log wrote, could not attribute, and lost."""
+    try:
+        _authenticate(request)
+    except ScimError as exc:
+        return error_response(exc)
+    return JSONResponse(asdict(_recorder(request).counters))
+
+
 def _create_team(call: Call) -> Work:
     name = _text(call.body, "name")
     return lambda s: ops.create_team(s, call.path["org"], name)
@@ -235,7 +279,7 @@ def _route(path: str, method: str, build: Builder, *, status: int = 200) -> Rout
 
 def admin_routes() -> list[Route]:
     """The admin API's routes, to be mounted at ``/api``."""
-    return _org_routes() + _team_routes()
+    return _org_routes() + _team_routes() + _log_routes()
 
 
 def _org_routes() -> list[Route]:
@@ -265,4 +309,15 @@ def _team_routes() -> list[Route]:
         _route(member, "DELETE", _path(ops.remove_from_team, "org", "team", "user")),
         _route(f"{org}/members", "GET", _list_members),
         _route(f"{org}/members/{{user}}", "GET", _path(ops.show_member, "org", "user")),
+    ]
+
+
+def _log_routes() -> list[Route]:
+    logs, retention = "/orgs/{org}/logs", "/orgs/{org}/log-retention"
+    return [
+        _route(logs, "GET", _list_logs),
+        _route(f"{logs}/{{entry}}", "GET", _show_log),
+        _route(retention, "GET", _path(ops.log_retention, "org")),
+        _route(retention, "PUT", _set_log_retention),
+        Route("/request-log", _request_log_counters, methods=["GET"]),
     ]

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from scimgate.audit import queries
+from scimgate.audit.entries import open_entry
+from scimgate.audit.keys import KeyRing
 from scimgate.domain import groups, organizations, persons, role_assignment, roles, teams, users
 from scimgate.domain.paging import PageRequest
 from scimgate.errors import InvalidValueError
@@ -198,3 +201,32 @@ def show_member(session: Session, ref: str, user_id: str) -> View:
         "person": views.person(person, phones),
         "teams": [views.membership_team(t, grant) for t, grant in reads.teams_of(session, user)],
     }
+
+
+def list_logs(
+    session: Session, ref: str, ring: KeyRing, wanted: queries.LogFilter, limit: int, offset: int
+) -> View:
+    """One page of an organization's SCIM request log, newest first, summaries decrypted."""
+    org = organizations.get(session, ref)
+    total, rows = queries.search(session, org.id, wanted, limit, offset)
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "entries": [views.log_entry(row, open_entry(ring, row)) for row in rows],
+    }
+
+
+def show_log(session: Session, ref: str | None, entry_id: str, ring: KeyRing) -> View:
+    """One request log entry, decrypted; within the organization ``ref`` when given."""
+    org_id = organizations.get(session, ref).id if ref is not None else None
+    entry = queries.get(session, entry_id, org_id)
+    return views.log_entry(entry, open_entry(ring, entry), full=True)
+
+
+def log_retention(session: Session, ref: str, days: int | None = None) -> View:
+    """How long the organization keeps request log entries; set it when ``days`` is given."""
+    org = organizations.get(session, ref)
+    if days is not None:
+        organizations.set_log_retention(org, days)
+    return views.log_retention(org)

@@ -3,8 +3,17 @@
 from collections.abc import Mapping
 from typing import Any
 
+from scimgate.audit.entries import Opened
 from scimgate.domain.role_assignment import RoleChange
-from scimgate.storage.models import Organization, Person, Role, Team, TeamMember, User
+from scimgate.storage.models import (
+    Organization,
+    Person,
+    RequestLogEntry,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 
 View = dict[str, Any]
 
@@ -109,3 +118,42 @@ def membership_team(team: Team, grant: TeamMember) -> View:
         "via_scim": grant.via_scim,
         "manual": grant.manual,
     }
+
+
+def log_entry(entry: RequestLogEntry, opened: Opened, *, full: bool = False) -> View:
+    """A request log entry: its summary, or with ``full`` its query, bodies and headers.
+
+    An entry whose key is not in the ring shows why instead of what it holds.
+    """
+    payload = opened.payload or {}
+    view: View = {
+        "id": entry.id,
+        "time": entry.created_at.isoformat(),
+        "status": entry.status,
+        "method": entry.method,
+        "path": entry.path,
+        "resource_type": entry.resource_type,
+        "event": entry.event,
+        "target_id": entry.target_id,
+        "summary": payload.get("summary"),
+        "duration_ms": entry.duration_ms,
+        "user_agent": entry.user_agent,
+        "idp": entry.idp,
+        "warnings": payload.get("warnings", []),
+    }
+    if opened.problem:
+        view["unreadable"] = opened.problem
+    if full:
+        view.update(
+            org_id=entry.org_id,
+            key_id=entry.key_id,
+            query=payload.get("query"),
+            request=payload.get("request"),
+            response=payload.get("response"),
+        )
+    return view
+
+
+def log_retention(org: Organization) -> View:
+    """How long an organization's request log entries are kept."""
+    return {"org": org.name, "log_retention_days": org.log_retention_days}

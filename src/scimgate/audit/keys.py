@@ -103,15 +103,19 @@ def demo_key_path(database_url: str) -> Path:
     """Where demo mode keeps its key: beside an SQLite file, else in the working folder."""
     url = make_url(database_url)
     database = url.database or ""
+    # Names ending in ".key", which the repository's .gitignore already keeps out.
     if url.get_backend_name() == "sqlite" and database and database != ":memory:":
-        return Path(database + ".logkey")
-    return Path("scimgate.logkey")
+        return Path(database + ".log.key")
+    return Path("scimgate.log.key")
 
 
 def _read_demo_key(path: Path) -> dict[str, bytes]:
     if not path.exists():
         return {}
-    return parse_ring(path.read_text().strip())
+    try:
+        return parse_ring(path.read_text().strip())
+    except LogKeyError as exc:
+        raise LogKeyError(f"The demo key file {path} is damaged: {exc.detail}") from None
 
 
 def _create_demo_key(path: Path) -> dict[str, bytes]:

@@ -121,3 +121,16 @@ def record_idp(session: Session, org_id: str, idp: str | None, user_agent: str |
         org.detected_idp = idp
     org.detected_user_agent = (user_agent or "")[:300] or None
     org.idp_seen_at = utcnow()
+
+
+# A retention longer than ten years is a typo, and would overflow date arithmetic.
+MAX_LOG_RETENTION_DAYS = 3650
+
+
+def set_log_retention(org: Organization, days: int) -> None:
+    """Keep the organization's SCIM request log entries for ``days`` days (1 to 3650)."""
+    if isinstance(days, bool) or not 1 <= days <= MAX_LOG_RETENTION_DAYS:
+        raise InvalidValueError(
+            f"The request log retention must be 1 to {MAX_LOG_RETENTION_DAYS} days, not {days}."
+        )
+    org.log_retention_days = days

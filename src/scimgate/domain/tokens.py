@@ -126,6 +126,22 @@ def authenticate(session: Session, authorization: str | None) -> Credential:
     return Credential(org=org, token_id=token.id, stale=stale)
 
 
+def owner_of(session: Session, authorization: str | None) -> str | None:
+    """The id of the organization that issued the bearer token, usable or not.
+
+    For the SCIM request log, which keeps refused requests too; None when the header
+    is missing or malformed or the token is unknown. Never a credential.
+    """
+    try:
+        digest = _digest(_bearer_secret(authorization))
+    except UnauthorizedError:
+        return None
+    org_id: str | None = session.scalars(
+        select(ScimToken.org_id).where(ScimToken.token_hash == digest)
+    ).first()
+    return org_id
+
+
 def record_use(session: Session, token_id: str) -> None:
     """Note that a token was just used.
 

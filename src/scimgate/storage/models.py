@@ -10,12 +10,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -103,6 +106,8 @@ class Organization(Base):
     """The User-Agent of that IdP's last request, as sent."""
     idp_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     """When that IdP was last seen (updated at most once a minute)."""
+    log_retention_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    """How long SCIM request log entries are kept before they are purged."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sso: Mapped["SsoConnection | None"] = relationship(
@@ -385,3 +390,51 @@ class TeamMember(Base):
     """Granted through the linked SCIM group; SCIM only ever removes this grant."""
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     """Granted by a person; SCIM never removes it."""
+
+
+class RequestLogEntry(Base):
+    """One SCIM request of an organization and its response, bodies sealed.
+
+    What the viewer filters on is stored in the clear; the URL query, bodies, summary
+    and warnings, which can hold personal data, are in ``payload``, encrypted with
+    AES-256-GCM under the key ``key_id`` of the request log key ring.
+    """
+
+    __tablename__ = "request_log_entries"
+    __table_args__ = (
+        Index("ix_request_log_entries_org_time", "org_id", "created_at"),
+        Index("ix_request_log_entries_org_status", "org_id", "status"),
+        Index("ix_request_log_entries_org_resource", "org_id", "resource_type"),
+        Index("ix_request_log_entries_org_event", "org_id", "event"),
+        Index("ix_request_log_entries_org_target", "org_id", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the request arrived."""
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2000))
+    """The URL path, without the query (which is sealed)."""
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    """From the request's arrival until the last byte of the response was handed over."""
+    resource_type: Mapped[str | None] = mapped_column(String(40))
+    """User, Group, Bulk, Search, Discovery or Me; None for an unknown endpoint."""
+    event: Mapped[str] = mapped_column(String(20))
+    """create, replace, patch, delete, read, list, search, bulk or other."""
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    """The user or group addressed by the URL, or created by the request."""
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    idp: Mapped[str | None] = mapped_column(String(40))
+    """The identity provider the request looked like it came from, if any did."""
+    key_id: Mapped[str] = mapped_column(String(32))
+    """The id, in the key ring, of the key that sealed ``payload``."""
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    """The sealed JSON document: query, summary, warnings, headers and bodies."""
+
+    def __repr__(self) -> str:
+        return f"RequestLogEntry(id={self.id!r}, status={self.status!r}, key_id={self.key_id!r})"

@@ -1,0 +1,52 @@
+"""Removing passwords from request bodies before they are sealed into the log.
+
+A SCIM client sends a password as an attribute (``"password": ...``, in any case, maybe
+fully qualified), or as a PATCH operation whose path names it and whose ``value``
+holds it (RFC 7644 §3.5.2). Bulk wraps both in ``data``; the walk is recursive.
+"""
+
+import re
+from typing import Any
+
+REDACTED = "[redacted]"
+# For bodies that are not JSON (or cut at the size limit): "password": "..." pairs, and
+# the "value" of an operation whose "path" names the password, in either order.
+_STRING = r'"(?:[^"\\]|\\.)*"?'
+_PASSWORD_NAME = r'"(?:[^"\\]*:)?password"'  # noqa: S105 (a pattern, not a secret)
+_PASSWORD_PATH = rf'"path"\s*:\s*{_PASSWORD_NAME}'
+_TEXT_PATTERNS = tuple(
+    re.compile(pattern, flags=re.IGNORECASE)
+    for pattern in (
+        rf"({_PASSWORD_NAME}\s*:\s*){_STRING}",
+        rf'({_PASSWORD_PATH}[^{{}}]*?"value"\s*:\s*){_STRING}',
+        rf'("value"\s*:\s*){_STRING}(?=[^{{}}]*?{_PASSWORD_PATH})',
+    )
+)
+
+
+def _is_password(name: Any) -> bool:
+    # "urn:ietf:params:scim:schemas:core:2.0:User:password" is the same attribute.
+    return isinstance(name, str) and name.rsplit(":", 1)[-1].strip().lower() == "password"
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with every password value replaced by a marker."""
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    path = next((item for key, item in value.items() if key.lower() == "path"), None)
+    hides_value = _is_password(path)
+    return {
+        key: REDACTED
+        if _is_password(key) or (hides_value and key.lower() == "value")
+        else redact(item)
+        for key, item in value.items()
+    }
+
+
+def redact_text(text: str) -> str:
+    """Text with each ``"password": "..."`` pair's value replaced by a marker."""
+    for pattern in _TEXT_PATTERNS:
+        text = pattern.sub(lambda match: f'{match.group(1)}"{REDACTED}"', text)
+    return text
