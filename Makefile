@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# A modest default run (about a minute); results in bench/results/latest.md.
+bench: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/ruff check bench
+	$(BIN)/ruff format --check bench
+	$(BIN)/mypy --strict bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache
