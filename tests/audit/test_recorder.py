@@ -29,9 +29,7 @@ def _exchanges(tenant: Tenant) -> list[tuple[int, Any]]:
     ]
 
 
-@pytest.mark.parametrize(
-    "broken", ["scimgate.audit.entries.build", "scimgate.domain.tokens.owner_of"]
-)
+@pytest.mark.parametrize("broken", ["scimgate.audit.entries.build", "scimgate.audit.cipher.seal"])
 def test_failed_write_changes_no_response(
     tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:

@@ -17,6 +17,8 @@ from .recorder import Recorder
 STATE_KEY = "request_log_exchange"
 # Where ``scim.tenancy.in_transaction`` leaves provisioning warnings for the log.
 WARNINGS_KEY = "scim_warnings"
+# Set by the SCIM layer (``scim.tenancy.tenant``) once the bearer token is accepted.
+ORG_KEY = "scim_org_id"
 
 
 class RequestCapture:
@@ -49,6 +51,9 @@ class RequestCapture:
         finally:
             exchange.finish()
             exchange.warnings.extend(state.get(WARNINGS_KEY, []))
+            # The organization the SCIM layer authenticated, which spares the recorder a
+            # second token look-up; absent when authentication failed.
+            exchange.org_id = state.get(ORG_KEY)
             await self.recorder.record(exchange)
 
     async def _inner(self, outer: Exchange, scope: Scope, receive: Receive, send: Send) -> None:

@@ -66,6 +66,8 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     duration_ms: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    org_id: str | None = None
+    """The organization the request authenticated as, when it did."""
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     @classmethod

@@ -65,8 +65,8 @@ class Recorder:
 
     def write(self, exchange: Exchange) -> bool:
         """Write the entry in its own transactions; False when no organization owns it."""
-        org_id = None
-        if exchange.authorization:
+        org_id = exchange.org_id
+        if org_id is None and exchange.authorization:
             with self.db.transaction(write=False) as session:
                 org_id = tokens.owner_of(session, exchange.authorization)
         # The secret is not needed any more; the entry never holds it.

@@ -50,7 +50,10 @@ async def tenant(request: Request) -> Organization:
                 organizations.record_idp(session, org.id, seen, user_agent)
         return org
 
-    return await run_in_threadpool(job)
+    org = await run_in_threadpool(job)
+    # Kept on the request for its SCIM request log entry.
+    request.state.scim_org_id = org.id
+    return org
 
 
 async def in_transaction(request: Request, work: Callable[[Session], T], *, write: bool) -> T:
