@@ -2,8 +2,9 @@
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, false, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from scimgate.errors import InvalidValueError, NotFoundError
 from scimgate.storage.models import Base, Group, Organization, User
@@ -13,14 +14,20 @@ from .paging import Ordering, Page, PageRequest
 Resource = TypeVar("Resource", User, Group)
 
 
+# Built once: reading one resource by id is the most frequent request.
+_BY_ID: dict[type[Base], Select[Any]] = {
+    model: select(model).where(model.org_id == bindparam("org_id"), model.id == bindparam("id"))
+    for model in (User, Group)
+}
+
+
 def get(session: Session, org: Organization, model: type[Resource], resource_id: str) -> Resource:
     """Return the organization's row with this id; 404 if none (or another org's)."""
     # No id holds NUL, and PostgreSQL refuses to compare text holding it.
     row = None
     if "\x00" not in resource_id:
-        row = session.scalars(
-            select(model).where(model.org_id == org.id, model.id == resource_id)
-        ).first()
+        statement: Select[Resource] = _BY_ID[model]
+        row = session.scalars(statement, {"org_id": org.id, "id": resource_id}).first()
     if row is None:
         raise NotFoundError(f"{model.__name__} {resource_id!r} not found.")
     return row

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from scimgate.errors import (
     NotFoundError,
@@ -104,6 +104,15 @@ class Credential:
     """The token's ``last_used_at`` is due for an update (see :func:`record_use`)."""
 
 
+# Built once (every SCIM request runs it): the token, its organization and the SSO
+# connection the SCIM gate needs, in one statement.
+_TOKEN_BY_HASH = (
+    select(ScimToken)
+    .where(ScimToken.token_hash == bindparam("digest"))
+    .options(joinedload(ScimToken.organization).joinedload(Organization.sso))
+)
+
+
 def authenticate(session: Session, authorization: str | None) -> Credential:
     """Resolve the organization from an ``Authorization: Bearer`` header, reading only.
 
@@ -112,7 +121,7 @@ def authenticate(session: Session, authorization: str | None) -> Credential:
     """
     secret = _bearer_secret(authorization)
     digest = _digest(secret)
-    token = session.scalars(select(ScimToken).where(ScimToken.token_hash == digest)).first()
+    token = session.scalars(_TOKEN_BY_HASH, {"digest": digest}).first()
     # The lookup is by hash, so timing reveals nothing of the secret; the explicit
     # constant-time comparison guards against a collation that folds case.
     if token is None or not hmac.compare_digest(token.token_hash, digest):

@@ -17,16 +17,22 @@ from scimgate.storage.models import Group, Organization
 from scimgate.storage.sorting import group_sort_key
 
 from .listing import ResourceKind, from_query, from_search_body, list_response
-from .mapping import from_scim_group, group_changes, to_scim_group
+from .mapping import etag, from_scim_group, group_changes, to_scim_group
 from .rendering import (
     dump,
     not_modified,
     resource_response,
     response_parameters,
     wants,
-    wants_no_content,
 )
-from .requests import canonical_body, canonical_message, declared_names, if_match, read_json
+from .requests import (
+    canonical_body,
+    canonical_message,
+    declared_names,
+    if_match,
+    patch_op,
+    read_json,
+)
 from .tenancy import base_url, in_transaction, tenant
 
 GROUP_SCHEMAS = (str(ScimGroup.__schema__),)
@@ -139,15 +145,21 @@ async def patch_group(request: Request) -> Response:
     org = await tenant(request)
     body = canonical_message(await read_json(request), str(PatchOp.__schema__))
     body, removal_values = _take_removal_values(body)
-    patch = PatchOp[ScimGroup].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    patch = patch_op(ScimGroup).model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     settings: Settings = request.app.state.settings
     changes = group_changes(patch, removal_values, settings.max_members_per_request)
     named = sum(len(getattr(change, "refs", ())) for change in changes)
     _check_member_count(named, settings)
-    if wants_no_content(request):
-        await _apply(request, org, changes)
-        return Response(status_code=204)
-    return await _update(request, org, changes, Context.RESOURCE_PATCH_RESPONSE)
+    # RFC 7644 §3.5.2 lets a PATCH answer 204 with no body. For groups that is the
+    # default: the full answer carries every member, so its cost would grow with the
+    # group on each one-member change, and Entra ID (which pushes one PATCH per
+    # membership change) asks apps to answer 204. A client that names what it wants
+    # back with ``attributes`` or ``excludedAttributes`` gets a 200 with exactly that.
+    query = request.query_params
+    if query.get("attributes") or query.get("excludedAttributes"):
+        return await _update(request, org, changes, Context.RESOURCE_PATCH_RESPONSE)
+    version = await _apply(request, org, changes)
+    return Response(status_code=204, headers={"ETag": etag(version)})
 
 
 def _take_removal_values(body: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
@@ -173,11 +185,14 @@ def _take_removal_values(body: dict[str, Any]) -> tuple[dict[str, Any], dict[int
     return {**body, key: kept}, values
 
 
-async def _apply(request: Request, org: Organization, changes: list[GroupChange]) -> None:
-    def work(session: Session) -> None:
-        groups.update(session, org, request.path_params["id"], changes, if_match=if_match(request))
+async def _apply(request: Request, org: Organization, changes: list[GroupChange]) -> int:
+    """Apply ``changes`` and return the group's new version."""
 
-    await in_transaction(request, work, write=True)
+    def work(session: Session) -> int:
+        group_id = request.path_params["id"]
+        return groups.update(session, org, group_id, changes, if_match=if_match(request)).version
+
+    return await in_transaction(request, work, write=True)
 
 
 async def _update(

@@ -9,6 +9,7 @@ each fact is kept once.
 import base64
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import Context, Email, EnterpriseUser, Meta
@@ -33,6 +34,8 @@ ScimUser = ScimUserBase[EnterpriseUser]
 
 # Keys of the stored document that live in columns or rows instead.
 _LIFTED_USER_KEYS = ("id", "meta", "password", "userName", "externalId", "displayName", "active")
+# Keys ``user_document`` writes itself rather than copying from the stored document.
+_RENDERED_USER_KEYS = frozenset({*_LIFTED_USER_KEYS, "schemas", "name", "emails"})
 
 
 def etag(version: int) -> str:
@@ -58,6 +61,55 @@ def to_scim_user(row: User, base_url: str) -> ScimUser:
         ),
     )
     return ScimUser.model_validate(_without_none(document))
+
+
+def user_document(row: User, base_url: str) -> dict[str, Any]:
+    """The JSON document of ``to_scim_user(row)`` as a response shows it unprojected.
+
+    Built straight from the row: its stored attributes were validated and dumped by
+    the model on the way in, so validating and dumping them again for every read (about
+    0.2 ms a user: a page of 100 spent most of its time there) would only produce
+    the same document. Projected responses (``attributes``, ``excludedAttributes``)
+    still go through the model, which owns the ``returned`` rules; a test compares
+    the two renderings.
+    """
+    document: dict[str, Any] = {
+        "schemas": row.attributes.get("schemas") or [ScimUser.__schema__],
+        "id": row.id,
+    }
+    if row.external_id is not None:
+        document["externalId"] = row.external_id
+    document["meta"] = {
+        "resourceType": "User",
+        "created": _timestamp(row.created_at),
+        "lastModified": _timestamp(row.updated_at),
+        "location": f"{base_url}/Users/{row.id}",
+        "version": etag(row.version),
+    }
+    document["userName"] = row.user_name
+    name = {
+        **(row.attributes.get("name") or {}),
+        "givenName": row.given_name,
+        "familyName": row.family_name,
+    }
+    name = _without_none(name)
+    if name:
+        document["name"] = name
+    if row.display_name is not None:
+        document["displayName"] = row.display_name
+    if row.active is not None:
+        document["active"] = row.active
+    if row.emails:
+        document["emails"] = [_email_document(email) for email in row.emails]
+    for key, value in row.attributes.items():
+        if key not in _RENDERED_USER_KEYS and value is not None:
+            document[key] = value
+    return document
+
+
+def _timestamp(moment: datetime) -> str:
+    """An RFC 3339 UTC timestamp as the model library writes it (``...Z``)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def from_scim_user(resource: ScimUser) -> User:

@@ -11,10 +11,10 @@ a group member given as ``value`` (``groups._take_removal_values``).
 
 from typing import Any
 
-from scim2_models import Context, PatchOp, SCIMException
+from scim2_models import Context, SCIMException
 from scim2_models.path import CompareOperator, Comparison, FilterNode, LogicalExpr, ValuePath
 
-from .requests import attribute, attribute_key
+from .requests import attribute, attribute_key, patch_op
 
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -96,7 +96,7 @@ def apply_patch(patch: Any, resource: Any, model: type[Any]) -> None:
     wire-server/pull/5419; github.com/Captain-P-Goldfish/SCIM-SDK/issues/416.
     """
     for operation in patch.operations or []:
-        single = PatchOp[model].model_construct(schemas=[PATCH_OP], operations=[operation])  # type: ignore[valid-type]
+        single = patch_op(model).model_construct(schemas=[PATCH_OP], operations=[operation])
         try:
             single.patch(resource)
         except SCIMException as exc:
@@ -139,7 +139,7 @@ def _equalities(node: FilterNode) -> dict[str, Any] | None:
 
 def _add_entry(resource: Any, model: type[Any], target: tuple[str, dict[str, Any]]) -> None:
     path, entry = target
-    patch = PatchOp[model].model_validate(  # type: ignore[valid-type]
+    patch = patch_op(model).model_validate(
         {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": path, "value": [entry]}]},
         scim_ctx=Context.RESOURCE_PATCH_REQUEST,
     )

@@ -1,5 +1,6 @@
 """Serializing SCIM resources for responses: projection, list bodies, headers."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import Context, ResponseParameters
@@ -7,7 +8,7 @@ from scim2_models import Resource as ScimResource
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .requests import none_match, parse_etag
+from .requests import none_match, parse_etag, response_parameters_of
 from .responses import ScimResponse
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -25,7 +26,7 @@ def projection(
     model: type[ScimResource[Any]], attributes: str | None, excluded: str | None
 ) -> ResponseParameters[Any]:
     """Validate comma-separated ``attributes`` / ``excludedAttributes`` against ``model``."""
-    return ResponseParameters[model].model_validate(  # type: ignore[valid-type]
+    return response_parameters_of(model).model_validate(
         {"attributes": attributes or None, "excludedAttributes": excluded or None}
     )
 
@@ -63,6 +64,35 @@ def resource_response(
     if status == 201 and meta and meta.location:
         headers["Location"] = meta.location
     return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A resource's response document, with what its headers need."""
+
+    document: dict[str, Any]
+    etag: str
+    location: str
+
+
+def is_unprojected(params: ResponseParameters[Any]) -> bool:
+    """Tell whether the client left ``attributes`` and ``excludedAttributes`` out."""
+    return not params.attributes and not params.excluded_attributes
+
+
+def rendered_response(rendered: Rendered, status: int = 200) -> Response:
+    """Respond with a rendered resource, its ETag, and on 201 its Location."""
+    headers = {"ETag": rendered.etag}
+    if status == 201:
+        headers["Location"] = rendered.location
+    return ScimResponse(rendered.document, status_code=status, headers=headers)
+
+
+def rendered_not_modified(request: Request, rendered: Rendered) -> Response | None:
+    """Answer 304 when ``If-None-Match`` names the resource's version (RFC 7644 §3.14)."""
+    if none_match(request, parse_etag(rendered.etag)):
+        return Response(status_code=304, headers={"ETag": rendered.etag})
+    return None
 
 
 def not_modified(request: Request, resource: ScimResource[Any]) -> Response | None:

@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from scim2_models import PatchOp, ResponseParameters
+from scim2_models import Resource as ScimResource
 from starlette.requests import Request
 
 from scimgate.errors import (
@@ -12,6 +14,28 @@ from scimgate.errors import (
 )
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+# pydantic keeps parametrized generic models in a weak cache: once the garbage
+# collector frees ``PatchOp[User]``, the next request builds the class and its schema
+# again (about 2 ms). These dictionaries hold them for the life of the process.
+_PATCH_OPS: "dict[type[Any], type[PatchOp[Any]]]" = {}
+_RESPONSE_PARAMETERS: dict[type[Any], type[ResponseParameters[Any]]] = {}
+
+
+def patch_op(model: type[ScimResource[Any]]) -> "type[PatchOp[Any]]":
+    """``PatchOp[model]``, built once."""
+    if model not in _PATCH_OPS:
+        _PATCH_OPS[model] = PatchOp[model]  # type: ignore[valid-type]
+    return _PATCH_OPS[model]
+
+
+def response_parameters_of(model: type[ScimResource[Any]]) -> type[ResponseParameters[Any]]:
+    """``ResponseParameters[model]``, built once."""
+    if model not in _RESPONSE_PARAMETERS:
+        _RESPONSE_PARAMETERS[model] = ResponseParameters[model]  # type: ignore[valid-type]
+    return _RESPONSE_PARAMETERS[model]
+
 
 # RFC 7644 §3.1 names application/scim+json; every IdP we know also sends (or only
 # sends) application/json, sometimes with a charset parameter.

@@ -38,19 +38,23 @@ async def tenant(request: Request) -> Organization:
     user_agent = request.headers.get("user-agent")
     idp, certain = providers.detect(user_agent, request.url.query)
 
-    def job() -> Organization:
+    def authenticate() -> tokens.Credential:
         with db.transaction(write=False) as session:
-            credential = tokens.authenticate(session, authorization)
-        org = credential.org
-        # A guess keeps what was recognized for sure.
-        seen = idp if certain or org.detected_idp is None else None
-        if credential.stale or (seen is not None and seen != org.detected_idp):
+            return tokens.authenticate(session, authorization)
+
+    credential = await _read(db, authenticate)
+    org = credential.org
+    # A guess keeps what was recognized for sure.
+    seen = idp if certain or org.detected_idp is None else None
+    if credential.stale or (seen is not None and seen != org.detected_idp):
+
+        def record() -> None:
             with db.transaction(write=True) as session:
                 tokens.record_use(session, credential.token_id)
                 organizations.record_idp(session, org.id, seen, user_agent)
-        return org
 
-    org = await run_in_threadpool(job)
+        # A write may wait for the lock: always in a thread.
+        await run_in_threadpool(record)
     # Kept on the request for its SCIM request log entry.
     request.state.scim_org_id = org.id
     return org
@@ -69,4 +73,18 @@ async def in_transaction(request: Request, work: Callable[[Session], T], *, writ
             request.state.scim_warnings = [*getattr(request.state, "scim_warnings", []), *warnings]
         return result
 
+    return await (run_in_threadpool(job) if write else _read(db, job))
+
+
+async def _read(db: Database, job: Callable[[], T]) -> T:
+    """Run a read-only ``job`` where it costs least.
+
+    SQLite reads run in this process, hold the GIL for nearly all their work and never
+    wait for a lock (WAL mode), so a worker thread would add its hop (a measurable
+    share of a small request) and no parallelism. PostgreSQL's network round trips
+    would stall the event loop: they go to a worker thread. Writes always do, since
+    they may wait for a lock.
+    """
+    if db.reads_in_process:
+        return job()
     return await run_in_threadpool(job)

@@ -16,11 +16,13 @@ from scimgate.storage.sorting import user_sort_key
 
 from . import quirks
 from .listing import ResourceKind, from_query, from_search_body, list_response
-from .mapping import ScimUser, from_scim_user, to_scim_user
+from .mapping import ScimUser, etag, from_scim_user, to_scim_user, user_document
 from .rendering import (
+    Rendered,
     dump,
-    not_modified,
-    resource_response,
+    is_unprojected,
+    rendered_not_modified,
+    rendered_response,
     response_parameters,
     wants_no_content,
 )
@@ -30,6 +32,7 @@ from .requests import (
     canonical_message,
     declared_names,
     if_match,
+    patch_op,
     read_json,
 )
 from .tenancy import base_url, in_transaction, tenant
@@ -75,19 +78,24 @@ def _check_one_primary(resource: ScimUser) -> None:
                 raise InvalidValueError(f"{name}: {marked} values are primary; at most one may be.")
 
 
-def _respond(
-    resource: ScimUser,
-    request: Request,
-    status: int = 200,
+def _render(
+    row: User,
+    base: str,
+    params: ResponseParameters[Any],
     context: Context = Context.RESOURCE_QUERY_RESPONSE,
-) -> Response:
-    return resource_response(resource, response_parameters(request, ScimUser), status, context)
+) -> Rendered:
+    # Unprojected responses, by far the most frequent, skip the model (see user_document).
+    if is_unprojected(params):
+        document = user_document(row, base)
+    else:
+        document = dump(to_scim_user(row, base), params, context)
+    return Rendered(document, etag(row.version), f"{base}/Users/{row.id}")
 
 
 def _render_page(
     session: Session, rows: list[User], params: ResponseParameters[Any], base: str
 ) -> list[dict[str, Any]]:
-    return [dump(to_scim_user(row, base), params) for row in rows]
+    return [_render(row, base, params).document for row in rows]
 
 
 USERS = ResourceKind(
@@ -117,12 +125,13 @@ async def create_user(request: Request) -> Response:
     org = await tenant(request)
     row = from_scim_user(parse_user(await read_json(request)))
     base = base_url(request)
+    params = response_parameters(request, ScimUser)
 
-    def work(session: Session) -> ScimUser:
-        return to_scim_user(users.create(session, org, row), base)
+    def work(session: Session) -> Rendered:
+        created = users.create(session, org, row)
+        return _render(created, base, params, Context.RESOURCE_CREATION_RESPONSE)
 
-    created = await in_transaction(request, work, write=True)
-    return _respond(created, request, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return rendered_response(await in_transaction(request, work, write=True), 201)
 
 
 async def get_user(request: Request) -> Response:
@@ -130,12 +139,13 @@ async def get_user(request: Request) -> Response:
     org = await tenant(request)
     user_id = request.path_params["id"]
     base = base_url(request)
+    params = response_parameters(request, ScimUser)
 
-    def work(session: Session) -> ScimUser:
-        return to_scim_user(users.get(session, org, user_id), base)
+    def work(session: Session) -> Rendered:
+        return _render(users.get(session, org, user_id), base, params)
 
-    resource = await in_transaction(request, work, write=False)
-    return not_modified(request, resource) or _respond(resource, request)
+    rendered = await in_transaction(request, work, write=False)
+    return rendered_not_modified(request, rendered) or rendered_response(rendered)
 
 
 async def replace_user(request: Request) -> Response:
@@ -143,15 +153,15 @@ async def replace_user(request: Request) -> Response:
     org = await tenant(request)
     incoming = from_scim_user(parse_user(await read_json(request)))
     base = base_url(request)
+    params = response_parameters(request, ScimUser)
 
-    def work(session: Session) -> ScimUser:
+    def work(session: Session) -> Rendered:
         row = users.update(
             session, org, request.path_params["id"], lambda _: incoming, if_match=if_match(request)
         )
-        return to_scim_user(row, base)
+        return _render(row, base, params, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
-    resource = await in_transaction(request, work, write=True)
-    return _respond(resource, request, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return rendered_response(await in_transaction(request, work, write=True))
 
 
 def _undeclared(name: str) -> bool:
@@ -188,7 +198,7 @@ def parse_user_patch(body: dict[str, Any]) -> PatchOp[ScimUser] | None:
         if not kept:
             return None
         body = {**body, key: kept}
-    return PatchOp[ScimUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    return patch_op(ScimUser).model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
 
 
 def _without_foreign(operation: Any) -> Any:
@@ -220,6 +230,7 @@ async def patch_user(request: Request) -> Response:
     org = await tenant(request)
     patch = parse_user_patch(await read_json(request))
     base = base_url(request)
+    params = response_parameters(request, ScimUser)
 
     def revise(current: User) -> User:
         resource = to_scim_user(current, base)
@@ -227,23 +238,18 @@ async def patch_user(request: Request) -> Response:
             quirks.apply_patch(patch, resource, ScimUser)
         return from_scim_user(resource)
 
-    def work(session: Session) -> ScimUser:
+    def work(session: Session) -> Rendered:
         row = users.update(
             session, org, request.path_params["id"], revise, if_match=if_match(request)
         )
-        return to_scim_user(row, base)
+        return _render(row, base, params, Context.RESOURCE_PATCH_RESPONSE)
 
-    resource = await in_transaction(request, work, write=True)
-    return _patched_response(resource, request)
-
-
-def _patched_response(resource: ScimUser, request: Request) -> Response:
+    rendered = await in_transaction(request, work, write=True)
     # RFC 7644 §3.5.2: 200 with the resource, or 204 when the client asked for no
     # attributes at all (an empty "attributes" parameter).
     if wants_no_content(request):
-        version = resource.meta.version if resource.meta else None
-        return Response(status_code=204, headers={"ETag": version} if version else {})
-    return _respond(resource, request, context=Context.RESOURCE_PATCH_RESPONSE)
+        return Response(status_code=204, headers={"ETag": rendered.etag})
+    return rendered_response(rendered)
 
 
 async def delete_user(request: Request) -> Response:

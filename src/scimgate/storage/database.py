@@ -57,6 +57,10 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False}
+            # Connections are cheap to keep and costly to open (each runs the pragmas
+            # below); requests, the request log writer and worker threads share them.
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 30
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)
@@ -71,6 +75,11 @@ class Database:
             if write:
                 session.connection(execution_options={_WRITE_OPTION: True})
             yield session
+
+    @property
+    def reads_in_process(self) -> bool:
+        """Reads are in-process work that never waits for a lock (SQLite in WAL mode)."""
+        return self.dialect == "sqlite"
 
     def ping(self) -> bool:
         """Tell whether the database answers a trivial query."""
