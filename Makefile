@@ -28,7 +28,12 @@ lint: install-dev
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# A modest default run (about a minute); results in bench/results/latest.md.
+# A modest default run (2 to 4 minutes on 2 CPUs): scimgate, then scim2-server with the
+# same data and workloads, on SQLite; results in bench/results/latest.md. Override, e.g.:
+#   make bench BENCH_ARGS="--database-url postgresql+psycopg://... --users 100000 --workers 1,2"
+#   make bench BENCH_ARGS="--workloads= --compare none --sizes 10000,100000,1000000"
+# `python -m bench --help` lists every option.
+BENCH_ARGS ?= --users 2000 --group-members 1000 --grow 1000 --duration 3 --concurrency 4
 bench: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/ruff check bench

@@ -1,12 +1,14 @@
 """The load generator: run one operation from many tasks for a while, measure each call.
 
 An operation is an async callable sending one request or one IdP flow; it raises
-``OperationError`` (or an httpx error) when the server did not answer as expected.
+``OperationError`` (or an httpx error, or ValueError for a body that is not JSON) when
+the server did not answer as expected. Those count as errors of the run.
 """
 
 import asyncio
 import resource
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +40,15 @@ class Measurement:
     seconds: float = 0.0
     server_cpu: float | None = None
     client_cpu: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    """The HTTP status of every response of the run, counted."""
+    key: str = ""
+    """What pairs this run with the same workload on another server; the name if empty."""
+
+    @property
+    def workload(self) -> str:
+        """The pairing key: ``key``, or the name."""
+        return self.key or self.name
 
     @property
     def ops(self) -> int:
@@ -62,6 +73,25 @@ class Measurement:
         return None if seconds is None or not calls else seconds / calls
 
 
+class Tally:
+    """Counts the status of every response a client receives (an httpx response hook).
+
+    A run reports them, so that an answer the workload accepts in more than one form
+    (a PATCH answered 200 or 204) shows which one the server gave.
+    """
+
+    def __init__(self) -> None:
+        self.statuses: Counter[int] = Counter()
+
+    async def __call__(self, response: httpx.Response) -> None:
+        self.statuses[response.status_code] += 1
+
+
+def answers(statuses: Counter[int]) -> str:
+    """E.g. ``200: 593, 204: 12``."""
+    return ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+
+
 def _client_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -75,6 +105,7 @@ async def run(
     duration: float,
     limit: int | None = None,
     server_cpu: Callable[[], float] | None = None,
+    tally: Tally | None = None,
 ) -> Measurement:
     """Call ``operation`` from ``concurrency`` tasks for ``duration`` s or ``limit`` calls."""
     result = Measurement(name)
@@ -89,12 +120,15 @@ async def run(
             start = time.perf_counter()
             try:
                 await operation(number)
-            except (OperationError, httpx.HTTPError) as exc:
+            # ValueError: a body that is not JSON; an error of the server under test too.
+            except (OperationError, httpx.HTTPError, ValueError) as exc:
                 result.errors += 1
                 result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
                 continue
             result.latencies.append(time.perf_counter() - start)
 
+    if tally is not None:
+        tally.statuses.clear()
     cpu_before = server_cpu() if server_cpu else None
     client_before = _client_cpu()
     began = time.perf_counter()
@@ -103,4 +137,6 @@ async def run(
     result.client_cpu = _client_cpu() - client_before
     if server_cpu is not None and cpu_before is not None:
         result.server_cpu = server_cpu() - cpu_before
+    if tally is not None:
+        result.statuses = Counter(tally.statuses)
     return result

@@ -25,7 +25,9 @@ them into an RFC 7644 §3.12 Error response, so domain and storage code raise by
     ├── PreconditionFailedError     412
     ├── PayloadTooLargeError        413
     ├── UnsupportedMediaTypeError   415
+    ├── TooManyRequestsError        429 (with Retry-After)
     ├── NotImplementedScimError     501
+    ├── ServiceUnavailableError     503 (with Retry-After)
     ├── audit.keys.LogKeyError      500 (the request log's key ring is unusable)
     └── audit.cipher.UnreadableEntryError  500 (a log entry's key is gone)
 
@@ -39,6 +41,8 @@ class ScimError(Exception):
     status: int = 500
     scim_type: str | None = None
     default_detail = "Internal server error."
+    retry_after: int | None = None
+    """Seconds after which the client may try again, sent as ``Retry-After``."""
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.default_detail
@@ -200,3 +204,25 @@ class NotImplementedScimError(ScimError):
 
     status = 501
     default_detail = "This operation is not supported."
+
+
+class TooManyRequestsError(ScimError):
+    """The organization sent more requests than its rate limit allows (RFC 6585 §4)."""
+
+    status = 429
+    default_detail = "Too many requests; slow down and retry after the time given."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
+class ServiceUnavailableError(ScimError):
+    """The request cannot be served now but may succeed later (RFC 9110 §15.6.4)."""
+
+    status = 503
+    default_detail = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)

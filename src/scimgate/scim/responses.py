@@ -42,6 +42,8 @@ def error_response(error: ScimError) -> ScimResponse:
     if isinstance(error, UnauthorizedError):
         # RFC 6750 §3: a 401 names the scheme the client must use.
         headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return ScimResponse(body, status_code=error.status, headers=headers)
 
 

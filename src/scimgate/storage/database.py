@@ -4,6 +4,7 @@ SQLite is the embedded default and PostgreSQL the production backend; both run t
 same models and the same Alembic migrations.
 """
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from scimgate.errors import ServiceUnavailableError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -67,14 +70,37 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
+        # SQLite has one writer at a time. Left to SQLite, threads of this process that
+        # wait for the write lock poll it with growing sleeps (up to 100 ms each), so
+        # under concurrent writes the lock sits idle while writers sleep: p99 write
+        # latency was 0.5 to 1.6 s at 4 concurrent clients. Queued on a lock of ours,
+        # a waiting writer wakes the moment the previous one commits. (Other processes
+        # sharing the file still meet SQLite's own busy handler.)
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """Open a session whose work is committed when the block ends without error."""
-        with self._sessions() as session, session.begin():
+        with self._write_turn(write), self._sessions() as session, session.begin():
             if write:
                 session.connection(execution_options={_WRITE_OPTION: True})
             yield session
+
+    @contextmanager
+    def _write_turn(self, write: bool) -> Iterator[None]:
+        """Hold this process's SQLite write turn for a writing transaction."""
+        if not write or self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=self._busy_timeout_s):
+            raise ServiceUnavailableError(
+                "The database is busy with other writes; retry shortly.", retry_after=2
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @property
     def reads_in_process(self) -> bool:
