@@ -82,3 +82,18 @@ def test_passwords_are_redacted(tenant: Tenant, database: Database, ring: KeyRin
     assert operations[0]["value"] == "[redacted]"
     assert operations[1]["value"] == {qualified: "[redacted]"}
     assert secret not in json.dumps([create, patch])
+
+
+def test_a_password_key_spelled_with_json_escapes_is_redacted(
+    tenant: Tenant, database: Database, ring: KeyRing
+) -> None:
+    """The quick "does this body mention a password" check must not miss escaped keys."""
+    secret = f"pw-{uuid.uuid4().hex}"
+    raw = '{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+    raw += f'"userName": "esc@example.com", "\\u0070assword": "{secret}"}}'
+    created = tenant.post("/Users", content=raw, headers={"Content-Type": "application/scim+json"})
+    assert created.status_code == 201, created.text
+    (entry,) = log_entries(database)
+    opened = payload(ring, entry)
+    assert opened["request"]["body"]["password"] == "[redacted]"
+    assert secret not in json.dumps(opened)
