@@ -1,6 +1,7 @@
 """Each kind of SCIM request leaves exactly one request log entry, with the right fields."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
@@ -273,3 +274,30 @@ def test_logged_behind_a_real_server(server_url: str, tenant: Tenant, database: 
         time.sleep(0.05)
     (entry,) = log_entries(database)
     assert (entry.event, entry.user_agent, entry.idp) == ("bulk", "Okta SCIM Client 1.0.0", "okta")
+
+
+def test_concurrent_requests_each_leave_their_entry(
+    server_url: str, tenant: Tenant, database: Database, ring: KeyRing
+) -> None:
+    """Entries committed together (one writer, grouped commits) still number one a request.
+
+    An entry is written just after its response is sent, so the last ones may land a
+    moment after the client has its answers.
+    """
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    paths = [f"/Users?filter=userName+eq+%22nobody{n}%40x.co%22" for n in range(40)]
+
+    def fetch(path: str) -> int:
+        with httpx2.Client(base_url=server_url, headers=headers, timeout=30) as http:
+            return http.get(path).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(fetch, paths))
+    assert statuses == [200] * len(paths)
+    deadline = time.monotonic() + 10
+    while len(log_entries(database)) < len(paths) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    entries = log_entries(database)
+    assert len(entries) == len(paths)
+    logged = sorted(payload(ring, entry)["query"] for entry in entries)
+    assert logged == sorted(path.split("?", 1)[1] for path in paths)

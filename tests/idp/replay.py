@@ -204,6 +204,13 @@ def assert_error(reply: Reply, status: int, scim_type: str | None = None) -> dic
     return body
 
 
+def assert_no_content(reply: Reply) -> None:
+    """A 204 without a body whose ETag names the new version (RFC 7644 §3.5.2, §3.14)."""
+    assert reply.status == 204, reply
+    assert reply.text == "", reply
+    assert reply.headers.get("etag", "").startswith('W/"'), reply
+
+
 def assert_no_content_or_resource(reply: Reply) -> None:
     """A PATCH succeeded: 204 without a body, or 200 with the resource."""
     if reply.status == 204:

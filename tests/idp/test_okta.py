@@ -23,7 +23,7 @@ from tests.idp.replay import (
     assert_created,
     assert_error,
     assert_list,
-    assert_no_content_or_resource,
+    assert_no_content,
     assert_resource,
     detected_idp,
     patch_op,
@@ -131,8 +131,8 @@ def push_group(okta: Replayer, name: str, members: list[str] | None = None) -> d
 
 
 def patch_group(okta: Replayer, group_id: str, *operations: dict[str, Any]) -> None:
-    """A group PATCH Okta counts as done: 200 with the group, or 204 (O11, O12)."""
-    assert_no_content_or_resource(okta.patch(f"/Groups/{group_id}", patch_op(*operations)))
+    """A group PATCH Okta counts as done: 200 with the group, or 204 (O11, O12); it gets 204."""
+    assert_no_content(okta.patch(f"/Groups/{group_id}", patch_op(*operations)))
 
 
 def rename_op(group_id: str, name: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import (
     Tenant,
     TenantFactory,
@@ -40,10 +42,14 @@ def _fetch(tenant: Tenant, group_id: str) -> dict[str, Any]:
 
 
 def _patch(tenant: Tenant, group_id: str, *operations: dict[str, Any]) -> dict[str, Any]:
+    """PATCH as IdPs do (no query): 204, no body, the new ETag; return the group read after."""
+    before = _fetch(tenant, group_id)["meta"]["version"]
     response = tenant.patch(f"/Groups/{group_id}", json=patch_body(*operations))
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    after = _fetch(tenant, group_id)
+    assert response.headers["etag"] == after["meta"]["version"] != before
+    return after
 
 
 def _names(response: Any) -> list[str]:
@@ -396,7 +402,6 @@ def test_patch_add_members(tenant: Tenant) -> None:
         {"op": "add", "path": "members", "value": [{"value": bob}, {"value": carol}]},
     )
     assert sorted(_member_ids(body)) == sorted([ada, bob, carol])
-    assert sorted(_member_ids(_fetch(tenant, group["id"]))) == sorted([ada, bob, carol])
 
 
 def test_patch_add_present_member_is_idempotent(tenant: Tenant) -> None:
@@ -409,7 +414,6 @@ def test_patch_add_present_member_is_idempotent(tenant: Tenant) -> None:
         {"op": "add", "path": "members", "value": [{"value": ada}, {"value": ada}]},
     )
     assert _member_ids(body) == [ada]
-    assert _member_ids(_fetch(tenant, group["id"])) == [ada]
 
 
 def test_patch_remove_member_by_filter(tenant: Tenant) -> None:
@@ -419,7 +423,6 @@ def test_patch_remove_member_by_filter(tenant: Tenant) -> None:
     group = _group(tenant, "Eng", [ada, bob])
     body = _patch(tenant, group["id"], {"op": "remove", "path": f'members[value eq "{ada}"]'})
     assert _member_ids(body) == [bob]
-    assert _member_ids(_fetch(tenant, group["id"])) == [bob]
 
 
 def test_patch_remove_members_with_or_filter(tenant: Tenant) -> None:
@@ -488,7 +491,6 @@ def test_patch_pathless_replace_renames(tenant: Tenant) -> None:
     group = _group(tenant, "Old")
     body = _patch(tenant, group["id"], {"op": "replace", "value": {"displayName": "New"}})
     assert body["displayName"] == "New"
-    assert _fetch(tenant, group["id"])["displayName"] == "New"
 
 
 def test_patch_pathless_replace_with_id_and_display_name(tenant: Tenant) -> None:
@@ -516,7 +518,6 @@ def test_patch_replace_external_id(tenant: Tenant) -> None:
     group = _group(tenant, "Eng")
     body = _patch(tenant, group["id"], {"op": "replace", "path": "externalId", "value": "ext-9"})
     assert body["externalId"] == "ext-9"
-    assert _fetch(tenant, group["id"])["externalId"] == "ext-9"
 
 
 def test_patch_remove_external_id(tenant: Tenant) -> None:
@@ -642,7 +643,7 @@ def test_patch_members_value_must_be_objects(tenant: Tenant) -> None:
 
 
 def test_patch_versions_and_if_match(tenant: Tenant) -> None:
-    """Each PATCH moves the ETag on; If-Match with the current one works, a stale one gets 412."""
+    """Each PATCH moves the ETag on, in its 204 or 200 answer; a stale If-Match gets 412."""
     group = _group(tenant, "Eng")
     path = f"/Groups/{group['id']}"
     first = group["meta"]["version"]
@@ -651,19 +652,152 @@ def test_patch_versions_and_if_match(tenant: Tenant) -> None:
         json=patch_body({"op": "replace", "path": "displayName", "value": "Eng2"}),
         headers={"If-Match": first},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
     second = response.headers["etag"]
     assert second != first
-    assert response.json()["meta"]["version"] == second
-    stale = tenant.patch(
+    # A client that asks for attributes gets the 200 answer, with the ETag in it too.
+    response = tenant.patch(
         path,
-        json=patch_body({"op": "replace", "path": "displayName", "value": "Eng3"}),
-        headers={"If-Match": first},
+        json=patch_body({"op": "replace", "path": "externalId", "value": "ext-2"}),
+        headers={"If-Match": second},
+        params={"attributes": "externalId"},
+    )
+    assert response.status_code == 200, response.text
+    third = response.headers["etag"]
+    assert third not in (first, second)
+    assert response.json()["externalId"] == "ext-2"
+    rename = patch_body({"op": "replace", "path": "displayName", "value": "Eng3"})
+    assert_scim_error(tenant.patch(path, json=rename, headers={"If-Match": first}), 412)
+    stale = tenant.patch(
+        path, json=rename, headers={"If-Match": second}, params={"excludedAttributes": "members"}
     )
     assert_scim_error(stale, 412)
-    assert _fetch(tenant, group["id"])["displayName"] == "Eng2"
+    stored = _fetch(tenant, group["id"])
+    assert (stored["displayName"], stored["meta"]["version"]) == ("Eng2", third)
     assert_scim_error(tenant.put(path, json=group_body("X"), headers={"If-Match": first}), 412)
     assert_scim_error(tenant.delete(path, headers={"If-Match": first}), 412)
+
+
+def test_patch_answers_204_with_the_new_etag(tenant: Tenant) -> None:
+    """By default a group PATCH answers 204 without a body, its ETag the version a GET shows.
+
+    RFC 7644 §3.5.2 allows it; Entra ID asks for it, since a 200 would carry every member.
+    """
+    ada = _user(tenant, "ada@example.com")
+    group = _group(tenant, "Eng")
+    response = tenant.patch(
+        f"/Groups/{group['id']}",
+        json=patch_body({"op": "add", "path": "members", "value": [{"value": ada}]}),
+    )
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    assert "content-type" not in response.headers
+    stored = _fetch(tenant, group["id"])
+    assert response.headers["etag"] == stored["meta"]["version"]
+    assert stored["meta"]["version"] != group["meta"]["version"]
+    assert stored["meta"]["version"].startswith('W/"')
+    assert _member_ids(stored) == [ada]
+
+
+def test_patch_with_excluded_attributes_answers_200_without_members(tenant: Tenant) -> None:
+    """?excludedAttributes=members asks for the group back: 200, everything but members."""
+    ada = _user(tenant, "ada@example.com")
+    bob = _user(tenant, "bob@example.com")
+    group = _group(tenant, "Eng", [ada])
+    response = tenant.patch(
+        f"/Groups/{group['id']}",
+        json=patch_body({"op": "add", "path": "members", "value": [{"value": bob}]}),
+        params={"excludedAttributes": "members"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
+    body = response.json()
+    assert "members" not in body
+    assert (body["id"], body["displayName"]) == (group["id"], "Eng")
+    assert body["schemas"] == [GROUP_SCHEMA]
+    stored = _fetch(tenant, group["id"])
+    assert response.headers["etag"] == body["meta"]["version"] == stored["meta"]["version"]
+    assert body["meta"]["version"] != group["meta"]["version"]
+    assert sorted(_member_ids(stored)) == sorted([ada, bob])
+
+
+def test_patch_with_attributes_answers_200_with_them(tenant: Tenant) -> None:
+    """?attributes=displayName asks for the group back: 200 with id and displayName only."""
+    group = _group(tenant, "Eng", [_user(tenant, "ada@example.com")])
+    response = tenant.patch(
+        f"/Groups/{group['id']}",
+        json=patch_body({"op": "replace", "path": "displayName", "value": "Platform"}),
+        params={"attributes": "displayName"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["displayName"] == "Platform"
+    assert body["id"] == group["id"]
+    assert "members" not in body
+    stored = _fetch(tenant, group["id"])
+    assert response.headers["etag"] == stored["meta"]["version"] != group["meta"]["version"]
+    assert stored["displayName"] == "Platform"
+
+
+@pytest.mark.parametrize(
+    ("content", "scim_type"),
+    [
+        (
+            b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [',
+            "invalidSyntax",
+        ),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": 3}',
+            "invalidValue",
+        ),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}',
+            "invalidValue",
+        ),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], '
+            b'"Operations": [{"op": "move", "path": "displayName", "value": "X"}]}',
+            "invalidValue",
+        ),
+    ],
+    ids=["truncated-json", "operations-not-a-list", "no-operations", "unknown-op"],
+)
+def test_patch_with_a_bad_body_is_a_scim_error_not_204(
+    tenant: Tenant, content: bytes, scim_type: str
+) -> None:
+    """A PATCH body that cannot be read or applied is a SCIM 400, and changes nothing."""
+    group = _group(tenant, "Eng")
+    response = tenant.patch(
+        f"/Groups/{group['id']}",
+        content=content,
+        headers={"Content-Type": "application/scim+json"},
+    )
+    assert_scim_error(response, 400, scim_type)
+    assert "etag" not in response.headers
+    stored = _fetch(tenant, group["id"])
+    assert (stored["displayName"], stored["meta"]["version"]) == ("Eng", group["meta"]["version"])
+
+
+def test_bulk_patch_of_a_group_is_204_with_version_and_location(tenant: Tenant) -> None:
+    """In a bulk request the group PATCH answers 204 too, with version and location (§3.7.3)."""
+    ada = _user(tenant, "ada@example.com")
+    group = _group(tenant, "Eng")
+    add = patch_body({"op": "add", "path": "members", "value": [{"value": ada}]})
+    response = tenant.post(
+        "/Bulk",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [{"method": "PATCH", "path": f"/Groups/{group['id']}", "data": add}],
+        },
+    )
+    assert response.status_code == 200, response.text
+    [result] = response.json()["Operations"]
+    assert result["status"] == "204"
+    assert "response" not in result
+    stored = _fetch(tenant, group["id"])
+    assert result["version"] == stored["meta"]["version"] != group["meta"]["version"]
+    assert result["location"] == stored["meta"]["location"]
+    assert _member_ids(stored) == [ada]
 
 
 def test_patch_with_empty_attributes_is_204(tenant: Tenant) -> None:
@@ -676,7 +810,9 @@ def test_patch_with_empty_attributes_is_204(tenant: Tenant) -> None:
     )
     assert response.status_code == 204, response.text
     assert response.content == b""
-    assert _member_ids(_fetch(tenant, group["id"])) == [ada]
+    stored = _fetch(tenant, group["id"])
+    assert response.headers["etag"] == stored["meta"]["version"]
+    assert _member_ids(stored) == [ada]
 
 
 def test_patch_rename_to_taken_name_is_409(tenant: Tenant) -> None:

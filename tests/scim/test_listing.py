@@ -233,4 +233,5 @@ def test_too_many_members_selected_by_a_remove_filter(tenant: Tenant, make_tenan
     assert_scim_error(tenant.patch(f"/Groups/{group_id}", json=remove_all), 400, "tooMany")
     assert len(tenant.get(f"/Groups/{group_id}").json()["members"]) == 3
     remove_one = patch_body({"op": "remove", "path": f'members[value eq "{ids[0]}"]'})
-    assert tenant.patch(f"/Groups/{group_id}", json=remove_one).status_code == 200
+    assert tenant.patch(f"/Groups/{group_id}", json=remove_one).status_code == 204
+    assert len(tenant.get(f"/Groups/{group_id}").json()["members"]) == 2

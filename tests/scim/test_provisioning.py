@@ -73,9 +73,10 @@ def add_group(tenant: Tenant, name: str, members: list[str] | None = None) -> st
 
 
 def patch_group(tenant: Tenant, group_id: str, *operations: dict[str, Any]) -> None:
-    """PATCH a group and expect success."""
+    """PATCH a group and expect success: 204 without a body (RFC 7644 §3.5.2)."""
     response = tenant.patch(f"/Groups/{group_id}", json=patch_body(*operations))
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
+    assert response.content == b""
 
 
 def add_members(tenant: Tenant, group_id: str, *member_ids: str) -> None:

@@ -19,6 +19,8 @@ STATE_KEY = "request_log_exchange"
 WARNINGS_KEY = "scim_warnings"
 # Set by the SCIM layer (``scim.tenancy.tenant``) once the bearer token is accepted.
 ORG_KEY = "scim_org_id"
+# Set by the SCIM layer when a change answers 204: the changed resource's name.
+NAME_KEY = "scim_target_name"
 
 
 class RequestCapture:
@@ -54,6 +56,7 @@ class RequestCapture:
             # The organization the SCIM layer authenticated, which spares the recorder a
             # second token look-up; absent when authentication failed.
             exchange.org_id = state.get(ORG_KEY)
+            exchange.target_name = state.get(NAME_KEY)
             await self.recorder.record(exchange)
 
     async def _inner(self, outer: Exchange, scope: Scope, receive: Receive, send: Send) -> None:

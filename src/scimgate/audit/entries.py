@@ -67,7 +67,9 @@ def build(
         target = created if isinstance(created, str) and len(created) <= 64 else None
     query = dict(parse_qsl(exchange.query, keep_blank_values=True))
     payload = {
-        "summary": summarize(kind, exchange.method, below, query, request, response),
+        "summary": summarize(
+            kind, exchange.method, below, query, request, response, exchange.target_name
+        ),
         "query": exchange.query,
         "warnings": exchange.warnings,
         "request": _kept(exchange.request, request, exchange.request_headers),

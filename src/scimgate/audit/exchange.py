@@ -67,6 +67,8 @@ class Exchange:
     duration_ms: float = 0.0
     warnings: list[str] = field(default_factory=list)
     org_id: str | None = None
+    target_name: str | None = None
+    """The name of the resource the request changed, when its answer has no body."""
     """The organization the request authenticated as, when it did."""
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 

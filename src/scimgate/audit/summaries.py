@@ -2,7 +2,9 @@
 
 They are read from the request and response bodies alone, never from the database, so
 writing a log entry costs no query and a summary says what the client asked for even
-when the request failed. Attribute names are matched case-insensitively (RFC 7643 §2.1).
+when the request failed. A change answered 204 has no body to name its resource: the
+SCIM layer then hands over the name it had loaded anyway (``known_name``).
+Attribute names are matched case-insensitively (RFC 7643 §2.1).
 """
 
 import re
@@ -23,10 +25,11 @@ def summarize(
     query: Mapping[str, str],
     request: Any,
     response: Any,
+    known_name: str | None = None,
 ) -> str:
     """Say in one line what a request asked for; ``path`` is below the SCIM base URL."""
     if kind.resource_type in (ResourceType.USER, ResourceType.GROUP):
-        text = _resource(kind, query, request, response)
+        text = _resource(kind, query, request, response, known_name)
     elif kind.resource_type is ResourceType.BULK:
         text = _bulk(request, response)
     elif kind.resource_type is ResourceType.SEARCH:
@@ -59,10 +62,16 @@ def _found(response: Any) -> str:
     return f": {total} found" if isinstance(total, int) else ""
 
 
-def _resource(kind: Classification, query: Mapping[str, str], request: Any, response: Any) -> str:
+def _resource(
+    kind: Classification,
+    query: Mapping[str, str],
+    request: Any,
+    response: Any,
+    known_name: str | None,
+) -> str:
     user = kind.resource_type is ResourceType.USER
     noun = "user" if user else "group"
-    name = _name(kind, request, response)
+    name = _name(kind, request, response, known_name)
     if kind.event is Event.LIST:
         return f"list {noun}s" + _where(query.get("filter")) + _found(response)
     if kind.event is Event.SEARCH:
@@ -77,14 +86,14 @@ def _resource(kind: Classification, query: Mapping[str, str], request: Any, resp
     return f"{kind.event} {noun} {name}"
 
 
-def _name(kind: Classification, request: Any, response: Any) -> str:
+def _name(kind: Classification, request: Any, response: Any, known_name: str | None) -> str:
     """The user's userName or the group's displayName, else the id addressed."""
     attribute = "userName" if kind.resource_type is ResourceType.USER else "displayName"
     for body in (response, request):
         value = _attr(body, attribute)
         if isinstance(value, str) and value:
             return value
-    return kind.target_id or "(unnamed)"
+    return known_name or kind.target_id or "(unnamed)"
 
 
 def _with_members(request: Any) -> str:

@@ -126,9 +126,12 @@ def create(
     return group
 
 
-def get(session: Session, org: Organization, group_id: str) -> Group:
-    """Return the organization's group with this id; 404 if none (or another org's)."""
-    return rows.get(session, org, Group, group_id)
+def get(session: Session, org: Organization, group_id: str, *, for_update: bool = False) -> Group:
+    """Return the organization's group with this id; 404 if none (or another org's).
+
+    ``for_update`` locks it until the transaction ends (see ``rows.get``).
+    """
+    return rows.get(session, org, Group, group_id, for_update=for_update)
 
 
 def search(
@@ -183,7 +186,7 @@ def update(
     if_match: int | None = None,
 ) -> Group:
     """Apply ``changes`` in order, all or nothing, as PUT and PATCH do."""
-    group = get(session, org, group_id)
+    group = get(session, org, group_id, for_update=True)
     check_precondition(group.version, if_match)
     track = provisioning.is_relevant(org)
     affected: set[str] = set()
@@ -252,7 +255,7 @@ def remove(
     session: Session, org: Organization, group_id: str, *, if_match: int | None = None
 ) -> None:
     """Delete a group; its member rows go with it, the member users and the team stay."""
-    group = get(session, org, group_id)
+    group = get(session, org, group_id, for_update=True)
     check_precondition(group.version, if_match)
     affected: set[str] = set()
     if provisioning.is_relevant(org):

@@ -19,14 +19,33 @@ _BY_ID: dict[type[Base], Select[Any]] = {
     model: select(model).where(model.org_id == bindparam("org_id"), model.id == bindparam("id"))
     for model in (User, Group)
 }
+# The same, locking the row until the transaction ends: a change reads the version it
+# checks If-Match against and then increments it, and on PostgreSQL (READ COMMITTED)
+# two concurrent changes would otherwise both read version n, both pass If-Match and
+# both write n + 1, the later one silently overwriting the earlier. SQLite writers
+# already hold the database's write lock, and the clause is ignored there. NO KEY
+# UPDATE, as a plain UPDATE takes, lets foreign-key checks of member inserts through.
+_BY_ID_FOR_UPDATE = {
+    model: statement.with_for_update(key_share=True) for model, statement in _BY_ID.items()
+}
 
 
-def get(session: Session, org: Organization, model: type[Resource], resource_id: str) -> Resource:
-    """Return the organization's row with this id; 404 if none (or another org's)."""
+def get(
+    session: Session,
+    org: Organization,
+    model: type[Resource],
+    resource_id: str,
+    *,
+    for_update: bool = False,
+) -> Resource:
+    """Return the organization's row with this id; 404 if none (or another org's).
+
+    ``for_update`` locks the row for the rest of the transaction, for read-check-write.
+    """
     # No id holds NUL, and PostgreSQL refuses to compare text holding it.
     row = None
     if "\x00" not in resource_id:
-        statement: Select[Resource] = _BY_ID[model]
+        statement: Select[Resource] = (_BY_ID_FOR_UPDATE if for_update else _BY_ID)[model]
         row = session.scalars(statement, {"org_id": org.id, "id": resource_id}).first()
     if row is None:
         raise NotFoundError(f"{model.__name__} {resource_id!r} not found.")

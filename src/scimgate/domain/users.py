@@ -111,9 +111,12 @@ def _provision(session: Session, org: Organization, user: User) -> None:
     provisioning.resync(session, org, [user.id])
 
 
-def get(session: Session, org: Organization, user_id: str) -> User:
-    """Return the organization's user with this id; 404 if none (or another org's)."""
-    return rows.get(session, org, User, user_id)
+def get(session: Session, org: Organization, user_id: str, *, for_update: bool = False) -> User:
+    """Return the organization's user with this id; 404 if none (or another org's).
+
+    ``for_update`` locks it until the transaction ends (see ``rows.get``).
+    """
+    return rows.get(session, org, User, user_id, for_update=for_update)
 
 
 def search(
@@ -139,7 +142,7 @@ def update(
     ``revise`` returns the new state as a detached ``User``; the id, creation time
     and password hash stay unless it sets a new password.
     """
-    user = get(session, org, user_id)
+    user = get(session, org, user_id, for_update=True)
     check_precondition(user.version, if_match)
     incoming = revise(user)
     _check(incoming)
@@ -169,7 +172,7 @@ def remove(
     session: Session, org: Organization, user_id: str, *, if_match: int | None = None
 ) -> None:
     """Delete a membership with its group and team memberships; 404 afterwards."""
-    user = get(session, org, user_id)
+    user = get(session, org, user_id, for_update=True)
     check_precondition(user.version, if_match)
     person_id = user.person_id
     session.delete(user)

@@ -16,6 +16,7 @@ from scimgate.storage.filters import group_filter
 from scimgate.storage.models import Group, Organization
 from scimgate.storage.sorting import group_sort_key
 
+from . import providers
 from .listing import ResourceKind, from_query, from_search_body, list_response
 from .mapping import etag, from_scim_group, group_changes, to_scim_group
 from .rendering import (
@@ -155,8 +156,13 @@ async def patch_group(request: Request) -> Response:
     # group on each one-member change, and Entra ID (which pushes one PATCH per
     # membership change) asks apps to answer 204. A client that names what it wants
     # back with ``attributes`` or ``excludedAttributes`` gets a 200 with exactly that.
+    # Keycloak's older clients need the 200 (providers.wants_patched_group).
     query = request.query_params
-    if query.get("attributes") or query.get("excludedAttributes"):
+    if (
+        query.get("attributes")
+        or query.get("excludedAttributes")
+        or providers.wants_patched_group(request.headers.get("user-agent"), request.url.query)
+    ):
         return await _update(request, org, changes, Context.RESOURCE_PATCH_RESPONSE)
     version = await _apply(request, org, changes)
     return Response(status_code=204, headers={"ETag": etag(version)})
@@ -188,11 +194,15 @@ def _take_removal_values(body: dict[str, Any]) -> tuple[dict[str, Any], dict[int
 async def _apply(request: Request, org: Organization, changes: list[GroupChange]) -> int:
     """Apply ``changes`` and return the group's new version."""
 
-    def work(session: Session) -> int:
+    def work(session: Session) -> tuple[int, str]:
         group_id = request.path_params["id"]
-        return groups.update(session, org, group_id, changes, if_match=if_match(request)).version
+        group = groups.update(session, org, group_id, changes, if_match=if_match(request))
+        return group.version, group.display_name
 
-    return await in_transaction(request, work, write=True)
+    version, name = await in_transaction(request, work, write=True)
+    # The 204 answer has no body to name the group in the request log's summary.
+    request.state.scim_target_name = name
+    return version
 
 
 async def _update(

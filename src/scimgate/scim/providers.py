@@ -1,7 +1,8 @@
 """Telling which identity provider is talking, from what its requests look like.
 
 The result is shown to administrators (``scimgate org list``) and kept with each SCIM
-request log entry; nothing in request handling depends on it.
+request log entry. Request handling depends on it in one place only: the answer to a
+group PATCH (see :func:`wants_patched_group`).
 """
 
 # (substring of the lower-cased User-Agent, provider), first match wins.
@@ -35,3 +36,14 @@ def detect(user_agent: str | None, query: str) -> tuple[str | None, bool]:
         return "entra", False
     agent = user_agent.lower()
     return next((idp for needle, idp in _USER_AGENTS if needle in agent), None), True
+
+
+def wants_patched_group(user_agent: str | None, query: str) -> bool:
+    """Tell whether a group PATCH must answer 200 with the group rather than 204.
+
+    RFC 7644 §3.5.2 allows either, and group PATCHes answer 204 (their full answer
+    grows with the group). The SCIM-SDK client inside Keycloak's SCIM extensions
+    accepted only 200 for a PATCH before its PR #519 (2023), and older builds still
+    ship it: a 204 would fail their membership pushes.
+    """
+    return detect(user_agent, query)[0] == "keycloak"
