@@ -98,7 +98,6 @@ def users_in(session: Session, org: Organization, group_ids: Iterable[str]) -> s
 
 def _groups_of(session: Session, org: Organization, user_ids: list[str]) -> dict[str, set[str]]:
     """Each user's groups, including every group those are nested in."""
-    parents = _parents(session, org)
     direct: dict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(user_ids):
         for user_id, group_id in session.execute(
@@ -106,6 +105,8 @@ def _groups_of(session: Session, org: Organization, user_ids: list[str]) -> dict
         ):
             if user_id is not None:
                 direct[user_id].add(group_id)
+    # Users in no group (every newly created one) need no nesting read.
+    parents = _parents(session, org) if direct else {}
     closure: dict[str, set[str]] = {}
     result: dict[str, set[str]] = {}
     for user_id in user_ids:
