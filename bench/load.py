@@ -31,6 +31,10 @@ _NO_ATTRIBUTES: dict[str, Any] = {}
 """One shared empty ``attributes`` value: the bulk insert serializes it once per batch."""
 
 
+SMALL_GROUP = 100
+"""Members of the baseline group ``add-member`` compares the large group with."""
+
+
 @dataclass
 class Loaded:
     """What the loader created: ids the workloads pick from."""
@@ -39,6 +43,10 @@ class Loaded:
     group_ids: list[str] = field(default_factory=list)
     big_group_id: str | None = None
     """A group holding the first ``group_members`` users, for ``get-group``."""
+    small_group_id: str | None = None
+    """A group holding the first ``SMALL_GROUP`` users, the baseline of ``add-member``."""
+    big_group_size: int = 0
+    """Members the large group was loaded with."""
 
 
 def _table(model: Any) -> Table:
@@ -223,6 +231,9 @@ def load(
         loaded.group_ids = load_groups(database, org_id, max(groups, 1), tag)
         loaded.big_group_id = loaded.group_ids[0]
         add_members(database, loaded.big_group_id, loaded.user_ids[:group_members])
+        loaded.big_group_size = len(loaded.user_ids[:group_members])
+        loaded.small_group_id = loaded.group_ids[-1]
+        add_members(database, loaded.small_group_id, loaded.user_ids[:SMALL_GROUP])
         return loaded
     finally:
         database.dispose()

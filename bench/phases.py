@@ -248,7 +248,11 @@ def reference(args: argparse.Namespace, scratch: Path, token: str, tag: str) -> 
     with Server.reference(arguments, args.users) as srv:
         ids: dict[str, Any] = json.loads(ids_file.read_text())
         loaded = load.Loaded(
-            user_ids=ids["user_ids"], group_ids=ids["group_ids"], big_group_id=ids["big_group_id"]
+            user_ids=ids["user_ids"],
+            group_ids=ids["group_ids"],
+            big_group_id=ids["big_group_id"],
+            small_group_id=ids["small_group_id"],
+            big_group_size=ids["big_group_size"],
         )
         target = Target("scim2-server", "/v2", token, loaded, tag)
         run = workloads_against(args, target, srv, latency=False)

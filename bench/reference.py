@@ -33,6 +33,8 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
+from .load import SMALL_GROUP
+
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -89,7 +91,13 @@ def preload(
     user_ids = [resource.id for resource in resources]
     group_ids = [uuid.uuid4().hex for _ in range(max(args.groups, 1))]
     for i, group_id in enumerate(group_ids):
-        members = user_ids[: args.group_members] if i == 0 else []
+        members = (
+            user_ids[: args.group_members]
+            if i == 0
+            else user_ids[:SMALL_GROUP]
+            if i == len(group_ids) - 1
+            else []
+        )
         resources.append(
             group_model.model_validate(
                 {"schemas": [GROUP], "id": group_id, "displayName": f"{args.tag} group {i}",
@@ -100,7 +108,13 @@ def preload(
     # The storage's own bulk setter: it indexes the resources once, without the
     # per-write copies and uniqueness checks of create().
     storage.resources = resources
-    return {"user_ids": user_ids, "group_ids": group_ids, "big_group_id": group_ids[0]}
+    return {
+        "user_ids": user_ids,
+        "group_ids": group_ids,
+        "big_group_id": group_ids[0],
+        "small_group_id": group_ids[-1],
+        "big_group_size": min(args.group_members, len(user_ids)),
+    }
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -219,6 +219,26 @@ def get_group(ctx: Context) -> Operation:
     return call
 
 
+def add_member(ctx: Context, large: bool) -> Operation:
+    """One-member PATCH (add) into the large group or the 100-member one.
+
+    Entra's one-PATCH-per-membership push. Each call adds a loaded user that is in
+    neither group yet: from the end of the list for the large group, from just past
+    the large group's members for the small one, so the two never meet.
+    """
+
+    async def call(n: int) -> None:
+        loaded = ctx.loaded
+        if large:
+            group_id, user_id = loaded.big_group_id, loaded.user_ids[-1 - n]
+        else:
+            group_id, user_id = loaded.small_group_id, loaded.user_ids[loaded.big_group_size + n]
+        operation = {"op": "add", "path": "members", "value": [{"value": user_id}]}
+        expect(await ctx.client.patch(f"/Groups/{group_id}", json=patch_body(operation)), *PATCHED)
+
+    return call
+
+
 def deprovision(ctx: Context) -> Operation:
     """PATCH active=false on the loaded users, from the last one backwards."""
 
@@ -279,5 +299,7 @@ SIMPLE: dict[str, Callable[[Context], Operation]] = {
     "patch-user": patch_user,
     "idp-sync": idp_sync,
     "get-group": get_group,
+    "add-member (100-member group)": lambda ctx: add_member(ctx, large=False),
+    "add-member (large group)": lambda ctx: add_member(ctx, large=True),
 }
 """The workloads that run for the configured duration."""
