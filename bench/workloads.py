@@ -229,10 +229,14 @@ def add_member(ctx: Context, large: bool) -> Operation:
 
     async def call(n: int) -> None:
         loaded = ctx.loaded
+        # Past the end (tiny runs only) it wraps around and re-adds members: still
+        # a valid PATCH (adding a present member succeeds), no longer a new member.
+        spare = max(1, len(loaded.user_ids) - loaded.big_group_size)
         if large:
-            group_id, user_id = loaded.big_group_id, loaded.user_ids[-1 - n]
+            group_id, user_id = loaded.big_group_id, loaded.user_ids[-1 - n % spare]
         else:
-            group_id, user_id = loaded.small_group_id, loaded.user_ids[loaded.big_group_size + n]
+            index = loaded.big_group_size + n % spare
+            group_id, user_id = loaded.small_group_id, loaded.user_ids[index]
         operation = {"op": "add", "path": "members", "value": [{"value": user_id}]}
         expect(await ctx.client.patch(f"/Groups/{group_id}", json=patch_body(operation)), *PATCHED)
 

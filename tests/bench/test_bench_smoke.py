@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SIMPLE = [
     "create-users", "get-user", "filter-user", "list-page", "list-cursor", "patch-user",
-    "idp-sync", "get-group",
+    "idp-sync", "get-group", "add-member (100-member group)", "add-member (large group)",
 ]  # fmt: skip
 GROW_MODES = ["1/PATCH, default", "1/PATCH, no-content", "10/PATCH, default",
               "10/PATCH, no-content"]  # fmt: skip
