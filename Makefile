@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev clean bench
+.PHONY: run test lint install install-dev clean bench audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,18 +15,24 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 
 run: install
 	$(BIN)/scimgate quickstart --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities (PyPI's advisory data) in every installed distribution but the
+# project itself, which is installed editable. Exit 1 when one is found.
+AUDIT_ARGS ?=
+audit: install-dev
+	$(BIN)/pip-audit --skip-editable --progress-spinner off $(AUDIT_ARGS)
 
 # A modest default run (2 to 4 minutes on 2 CPUs): scimgate, then scim2-server with the
 # same data and workloads, on SQLite; results in bench/results/latest.md. Override, e.g.:

@@ -58,6 +58,8 @@ def postgres_database() -> Iterator[Database]:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        # Trigger functions outlive the tables (migration 0008).
+        connection.execute(text("DROP FUNCTION IF EXISTS scimgate_count_resource() CASCADE"))
     db.upgrade()
     yield db
     db.dispose()

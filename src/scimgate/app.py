@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimgate.admin.api import admin_routes
 from scimgate.admin.api import error_response as admin_error
+from scimgate.admin.headers import ADMIN_HEADERS, SCIM_HEADERS, SecurityHeaders
 from scimgate.audit import keys, retention
 from scimgate.audit.capture import RequestCapture
 from scimgate.audit.recorder import Recorder
@@ -26,11 +27,14 @@ from scimgate.config import Settings
 from scimgate.errors import MethodNotAllowedError, NotFoundError, ScimError
 from scimgate.scim.responses import error_response, handle_error
 from scimgate.scim.routes import scim_routes
+from scimgate.scim.throttle import Throttle
+from scimgate.scim.timeouts import RequestTimeout
 from scimgate.storage.database import Database
 
 SCIM_PREFIXES = ("/scim/v2", "/scim")
 ADMIN_PREFIX = "/api"
 _SLASHES = re.compile(r"/{2,}")
+_SECURITY_HEADERS = (((ADMIN_PREFIX,), ADMIN_HEADERS), (SCIM_PREFIXES, SCIM_HEADERS))
 
 
 class PathNormalizer:
@@ -106,7 +110,11 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     # Checked first: outside demo mode a server without a request log key must not start.
     ring = keys.server_ring(settings)
     database = db or Database(
-        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        # Work in a worker thread outlives the request timeout; the statement timeout
+        # is what bounds its queries (see scim/timeouts.py).
+        statement_timeout_s=settings.request_timeout_seconds,
     )
     recorder = Recorder(database, ring, SCIM_PREFIXES, settings.log_max_body_bytes)
 
@@ -126,12 +134,24 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         ],
         exception_handlers=handlers,
         # The capture runs inside the normalizer, so entries show the path as routed.
-        middleware=[Middleware(PathNormalizer), Middleware(RequestCapture, recorder=recorder)],
+        middleware=[
+            Middleware(PathNormalizer),
+            Middleware(SecurityHeaders, rules=_SECURITY_HEADERS),
+            Middleware(RequestCapture, recorder=recorder),
+            # Inside the capture, so a request cut short is logged with its 503.
+            Middleware(
+                RequestTimeout, seconds=settings.request_timeout_seconds, prefixes=SCIM_PREFIXES
+            ),
+        ],
         lifespan=lifespan,
     )
+    # PathNormalizer strips the trailing slash Starlette would redirect to ("/api" to
+    # "/api/"), so that redirect would loop: a path no route takes is a 404 instead.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.db = database
     app.state.request_log = recorder
+    app.state.throttle = Throttle(settings.rate_limit_per_second, settings.rate_limit_burst)
     return app
 
 

@@ -7,8 +7,11 @@ API; the administration commands (flags, directory, role, team, members) live in
 """
 
 import argparse
+import copy
 import json
+import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -24,8 +27,9 @@ from scimgate.admin import operations as admin_ops
 from scimgate.admin import text
 from scimgate.audit import keys, queries, retention, rotation
 from scimgate.config import Settings
-from scimgate.domain import organizations, sso, tokens
+from scimgate.domain import breaker, organizations, sso, tokens
 from scimgate.errors import ScimError
+from scimgate.storage import backups
 from scimgate.storage.database import Database
 from scimgate.storage.models import Organization, ScimToken
 
@@ -90,6 +94,35 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> Any:
     finally:
         db.dispose()
     return {"upgraded": True, "database": _safe_url(settings.database_url)}
+
+
+def cmd_db_backup(args: argparse.Namespace, settings: Settings) -> Any:
+    written = backups.backup(
+        settings.database_url,
+        Path(args.path),
+        force=args.force,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    return {"backup": written.path, **_copy_view(written, settings)}
+
+
+def cmd_db_restore(args: argparse.Namespace, settings: Settings) -> Any:
+    written = backups.restore(
+        Path(args.path),
+        settings.database_url,
+        force=args.force,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    return {"restored": written.path, **_copy_view(written, settings)}
+
+
+def _copy_view(written: backups.Copy, settings: Settings) -> dict[str, Any]:
+    return {
+        "database": _safe_url(settings.database_url),
+        "bytes": written.bytes,
+        "revision": written.revision,
+        "integrity": written.integrity,
+    }
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> Any:
@@ -199,10 +232,16 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=_log_config(),
         proxy_headers=True,
     )
     server = uvicorn.Server(config)
     if workers <= 1:
+        # After a graceful shutdown uvicorn raises the signal that asked for it again,
+        # which would end the process as killed by SIGTERM. A handler of ours takes it
+        # instead: a requested stop that finished its requests exits 0, as the
+        # supervisor of --workers N does.
+        signal.signal(signal.SIGTERM, lambda *_: None)
         server.run()
         return
     # uvicorn's own listening socket for workers is opened with protocol 0, so asyncio
@@ -211,6 +250,35 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # #3149). Opened here as an explicit TCP socket, the workers' connections get it.
     sock = _listening_socket(host, port)
     Multiprocess(config, sockets=[sock]).run()
+
+
+class AccessLogQueryFilter(logging.Filter):
+    """Keep only the parameter names of the query in uvicorn's access log lines.
+
+    Query values are filters on userName and emails (personal data), cursors, and at
+    times a token a client put in the URL (RFC 6750 §2.3, which scimgate does not
+    accept); the encrypted request log keeps them, the plain server log does not.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client, method, path with query, version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, question, query = args[2].partition("?")
+            if question:
+                names = (part.partition("=")[0] for part in query.split("&") if part)
+                record.args = (*args[:2], f"{path}?{'&'.join(names)}", *args[3:])
+        return True
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    # By import path: each uvicorn worker process builds its own logging from it.
+    config["filters"] = {"query_names": {"()": f"{__name__}.AccessLogQueryFilter"}}
+    config["handlers"]["access"]["filters"] = ["query_names"]
+    return config
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -301,6 +369,46 @@ def _register_logs(commands: Any, add: Callable[..., Any]) -> None:
     key.add_argument("key_id", nargs="?", default="k1", help="the new key's id")
 
 
+def cmd_breaker_status(args: argparse.Namespace, settings: Settings) -> Any:
+    defaults = breaker.Limits.from_settings(settings)
+    return _run(settings, lambda s: admin_ops.breaker_status(s, args.org, defaults))
+
+
+def cmd_breaker_approve(args: argparse.Namespace, settings: Settings) -> Any:
+    defaults = breaker.Limits.from_settings(settings)
+    return _run(settings, lambda s: admin_ops.approve_breaker(s, args.org, defaults, args.seconds))
+
+
+def cmd_breaker_set(args: argparse.Namespace, settings: Settings) -> Any:
+    changes: dict[str, float | int | None] = {}
+    if args.server_defaults:
+        changes = {"share": None, "min_people": None, "window_seconds": None}
+    for name in ("share", "min_people", "window_seconds"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    defaults = breaker.Limits.from_settings(settings)
+    return _run(settings, lambda s: admin_ops.configure_breaker(s, args.org, defaults, changes))
+
+
+def _register_breaker(commands: Any, add: Callable[..., Any]) -> None:
+    group = commands.add_parser("breaker", help="the mass-deprovisioning breaker")
+    sub = group.add_subparsers(dest="breaker_cmd", required=True)
+    add("status", cmd_breaker_status, sub, help="limits, counts and state").add_argument("org")
+    approve = add("approve", cmd_breaker_approve, sub, help="let held deprovisioning through")
+    approve.add_argument("org")
+    approve.add_argument(
+        "--seconds", type=int, default=None, help="how long the approval lasts (one window)"
+    )
+    setting = add("set", cmd_breaker_set, sub, help="an organization's own limits")
+    setting.add_argument("org")
+    setting.add_argument("--share", type=float, help="0 to 1; 0 or 1 turns the breaker off")
+    setting.add_argument("--min-people", type=int, dest="min_people")
+    setting.add_argument("--window-seconds", type=int, dest="window_seconds")
+    setting.add_argument(
+        "--server-defaults", action="store_true", help="follow the server's limits again"
+    )
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -328,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     add("upgrade", cmd_db_upgrade, parent=db, help="apply migrations")
+    for name, handler, what in (
+        ("backup", cmd_db_backup, "write a consistent copy of the SQLite database to PATH"),
+        ("restore", cmd_db_restore, "replace the SQLite database with the backup at PATH"),
+    ):
+        copy_cmd = add(name, handler, parent=db, help=what)
+        copy_cmd.add_argument("path", metavar="PATH")
+        copy_cmd.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     org = commands.add_parser("org", help="organizations").add_subparsers(
         dest="org_cmd", required=True
@@ -358,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_commands.register(commands, add_admin)
     _register_logs(commands, add)
+    _register_breaker(commands, add)
     return parser
 
 

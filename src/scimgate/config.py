@@ -68,3 +68,44 @@ class Settings(BaseSettings):
 
     sqlite_busy_timeout_ms: int = Field(default=30000, ge=0)
     """How long an SQLite writer waits for the write lock before giving up."""
+
+    breaker_share: float = Field(default=0.25, ge=0, le=1)
+    """Mass-deprovisioning breaker: the share of an organization's active members that
+    may be deactivated or deleted within one window before further deprovisioning is
+    held (503) until an administrator approves; 0 or 1 turns the breaker off.
+    Organizations can have their own (``scimgate breaker set``)."""
+
+    breaker_min_people: int = Field(default=10, ge=0)
+    """Mass-deprovisioning breaker: this many deprovisionings per window always pass,
+    whatever the share, so small organizations can offboard."""
+
+    breaker_window_seconds: int = Field(default=3600, ge=1)
+    """Mass-deprovisioning breaker: the sliding window deprovisionings are counted in."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """Largest SCIM request body in bytes, except ``/Bulk`` (``bulk_max_payload_bytes``);
+    a larger one is refused with 413 before it is read in full."""
+
+    max_filter_length: int = Field(default=4096, ge=1, le=4096)
+    """Longest ``filter`` (query, ``.search`` body or PATCH path) accepted, in characters;
+    longer ones are refused with 400 ``invalidFilter`` before parsing. At most 4096, the
+    filter parser's own bound."""
+
+    max_filter_depth: int = Field(default=10, ge=1)
+    """Deepest nesting of parentheses, ``not (...)`` and value paths (``emails[...]``)
+    in a filter or PATCH path; deeper ones are refused with 400 ``invalidFilter``."""
+
+    max_filter_comparisons: int = Field(default=100, ge=1)
+    """Most comparisons (``eq``, ``co``, ``pr``, ...) one filter or PATCH path may hold;
+    more are refused with 400 ``invalidFilter``."""
+
+    request_timeout_seconds: float = Field(default=30, gt=0)
+    """How long a SCIM request may run before it is answered 503 with ``Retry-After``;
+    database statements are stopped after the same time."""
+
+    rate_limit_per_second: float = Field(default=0, ge=0)
+    """SCIM requests per second each organization may send, per server process, refilled
+    continuously; beyond it requests get 429 with ``Retry-After``. 0 turns it off."""
+
+    rate_limit_burst: int = Field(default=10, ge=1)
+    """How many requests an organization may send at once before the rate applies."""

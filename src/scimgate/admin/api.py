@@ -5,8 +5,8 @@ It is not SCIM: errors are ``{"error": detail, "status": n}``. Callers send
 not exist (404), so an unconfigured server exposes nothing.
 """
 
+import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -21,14 +21,16 @@ from scimgate.audit import queries
 from scimgate.audit.keys import KeyRing
 from scimgate.audit.recorder import Recorder
 from scimgate.config import Settings
+from scimgate.domain import breaker
 from scimgate.errors import (
     InvalidSyntaxError,
     InvalidValueError,
     NotFoundError,
-    PayloadTooLargeError,
     ScimError,
     UnauthorizedError,
 )
+from scimgate.scim import limits
+from scimgate.scim.requests import decode_json
 from scimgate.scim.tenancy import in_transaction
 
 from . import operations as ops
@@ -70,25 +72,28 @@ def error_response(error: ScimError) -> JSONResponse:
 
 def _authenticate(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
-    if settings.admin_api_key is None:
+    # An empty key (SCIMGATE_ADMIN_API_KEY= in a deployment file) leaves the API off:
+    # otherwise "Authorization: Bearer" alone would match it.
+    if settings.admin_api_key is None or not settings.admin_api_key.get_secret_value().strip():
         raise NotFoundError("Not found.")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    expected = settings.admin_api_key.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+    # Digests of equal length, compared in constant time: neither the key's characters
+    # nor its length show in the response time.
+    expected = hashlib.sha256(settings.admin_api_key.get_secret_value().encode()).digest()
+    offered = hashlib.sha256(given.strip().encode()).digest()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered, expected):
         raise UnauthorizedError("Send Authorization: Bearer <admin API key>.")
     return settings
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > _MAX_BODY_BYTES:
-        raise PayloadTooLargeError(f"The body must be at most {_MAX_BODY_BYTES} bytes.")
+    # Read only up to the limit: a chunked body has no length to refuse it by.
+    raw = await limits.read_body(request, _MAX_BODY_BYTES)
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidSyntaxError("The body is not valid JSON.") from None
+    # The SCIM layer's reader: it also refuses nesting deep enough to exhaust the
+    # parser's stack, and text no database column can store.
+    body = decode_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The body must be a JSON object.")
     return body
@@ -267,6 +272,27 @@ def _create_team(call: Call) -> Work:
     return lambda s: ops.create_team(s, call.path["org"], name)
 
 
+def _breaker_status(call: Call) -> Work:
+    defaults = breaker.Limits.from_settings(call.settings)
+    return lambda s: ops.breaker_status(s, call.path["org"], defaults)
+
+
+def _configure_breaker(call: Call) -> Work:
+    # Each limit is a number, or null for the server's default; the domain checks them.
+    changes = dict(call.body)
+    defaults = breaker.Limits.from_settings(call.settings)
+    return lambda s: ops.configure_breaker(s, call.path["org"], defaults, changes)
+
+
+def _approve_breaker(call: Call) -> Work:
+    unknown = sorted(set(call.body) - {"seconds"})
+    if unknown:
+        raise InvalidValueError(f"Unknown fields {unknown}; known: ['seconds'].")
+    seconds = _integer(call.body, "seconds") if "seconds" in call.body else None
+    defaults = breaker.Limits.from_settings(call.settings)
+    return lambda s: ops.approve_breaker(s, call.path["org"], defaults, seconds)
+
+
 def _path(action: Callable[..., Any], *keys: str) -> Builder:
     """A builder handing the path parameters ``keys``, in order, to ``action``."""
     return lambda call: lambda s: action(s, *(call.path[key] for key in keys))
@@ -279,7 +305,7 @@ def _route(path: str, method: str, build: Builder, *, status: int = 200) -> Rout
 
 def admin_routes() -> list[Route]:
     """The admin API's routes, to be mounted at ``/api``."""
-    return _org_routes() + _team_routes() + _log_routes()
+    return _org_routes() + _team_routes() + _log_routes() + _breaker_routes()
 
 
 def _org_routes() -> list[Route]:
@@ -320,4 +346,13 @@ def _log_routes() -> list[Route]:
         _route(retention, "GET", _path(ops.log_retention, "org")),
         _route(retention, "PUT", _set_log_retention),
         Route("/request-log", _request_log_counters, methods=["GET"]),
+    ]
+
+
+def _breaker_routes() -> list[Route]:
+    path = "/orgs/{org}/breaker"
+    return [
+        _route(path, "GET", _breaker_status),
+        _route(path, "PATCH", _configure_breaker),
+        _route(f"{path}/approve", "POST", _approve_breaker),
     ]

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from scimgate.audit import queries
 from scimgate.audit.entries import open_entry
 from scimgate.audit.keys import KeyRing
-from scimgate.domain import groups, organizations, persons, role_assignment, roles, teams, users
+from scimgate.domain import (
+    breaker,
+    groups,
+    organizations,
+    persons,
+    role_assignment,
+    roles,
+    teams,
+    users,
+)
 from scimgate.domain.paging import PageRequest
 from scimgate.errors import InvalidValueError
 from scimgate.storage.models import Organization, Role, Team
@@ -230,3 +239,28 @@ def log_retention(session: Session, ref: str, days: int | None = None) -> View:
     if days is not None:
         organizations.set_log_retention(org, days)
     return views.log_retention(org)
+
+
+def breaker_status(session: Session, ref: str, defaults: breaker.Limits) -> View:
+    """The organization's mass-deprovisioning breaker: limits, counts and state."""
+    org = organizations.get(session, ref)
+    return views.breaker(org, breaker.status(session, org, defaults))
+
+
+def approve_breaker(
+    session: Session, ref: str, defaults: breaker.Limits, seconds: int | None = None
+) -> View:
+    """Let held deprovisioning through for ``seconds`` (one window by default)."""
+    org = organizations.get(session, ref)
+    return views.breaker(org, breaker.approve(session, org, defaults, seconds))
+
+
+def configure_breaker(
+    session: Session,
+    ref: str,
+    defaults: breaker.Limits,
+    changes: Mapping[str, float | int | None],
+) -> View:
+    """Set the organization's own breaker limits; None restores the server's."""
+    org = organizations.get(session, ref)
+    return views.breaker(org, breaker.configure(session, org, defaults, changes))

@@ -1,9 +1,11 @@
 """How administrators see organizations, roles, teams and members: JSON-ready dicts."""
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
 from scimgate.audit.entries import Opened
+from scimgate.domain.breaker import Status, window_phrase
 from scimgate.domain.role_assignment import RoleChange
 from scimgate.storage.models import (
     Organization,
@@ -157,3 +159,51 @@ def log_entry(entry: RequestLogEntry, opened: Opened, *, full: bool = False) -> 
 def log_retention(org: Organization) -> View:
     """How long an organization's request log entries are kept."""
     return {"org": org.name, "log_retention_days": org.log_retention_days}
+
+
+def breaker(org: Organization, status: Status) -> View:
+    """An organization's mass-deprovisioning breaker, with a sentence saying where it stands."""
+    limits, tally = status.limits, status.tally
+
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "org": org.name,
+        "state": status.state,
+        "summary": _breaker_summary(org, status),
+        "share": limits.share,
+        "min_people": limits.min_people,
+        "window_seconds": limits.window_seconds,
+        "active_members": tally.active,
+        "deprovisioned_in_window": tally.deprovisioned,
+        "base": tally.base,
+        "allowed": status.allowed,
+        "tripped_at": stamp(status.tripped_at),
+        "held_requests": status.held_requests,
+        "approved_until": stamp(status.approved_until),
+        "frees_at": stamp(status.frees_at),
+        "overrides": dict(status.overrides),
+    }
+
+
+def _breaker_summary(org: Organization, status: Status) -> str:
+    limits, tally = status.limits, status.tally
+    if status.state == "off":
+        return "off: deprovisioning is never held (the share is 0 or 1)"
+    if status.state == "approved":
+        until = status.approved_until.isoformat() if status.approved_until else "now"
+        return (
+            f"approved until {until}: every deprovisioning passes, and counting starts "
+            "again from zero then"
+        )
+    counted = (
+        f"{tally.deprovisioned} of {tally.base} active members deprovisioned "
+        f"{window_phrase(limits)}, {status.allowed} allowed"
+    )
+    if status.state == "tripped":
+        return (
+            f"tripped: {counted}; {status.held_requests} deprovisioning requests held. "
+            f"Approve with: scimgate breaker approve {shlex.quote(org.name)}"
+        )
+    return f"closed: {counted}"

@@ -1,12 +1,12 @@
 """Turning a recorded exchange into a sealed log entry, and opening one again."""
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from scimgate.errors import ScimError
+from scimgate.errors import InvalidSyntaxError, ScimError
 from scimgate.scim import providers
+from scimgate.scim.requests import decode_json
 from scimgate.storage.models import RequestLogEntry
 
 from . import cipher, redaction
@@ -25,12 +25,16 @@ def _below_base(path: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _parsed(body: Body) -> Any:
-    """The body as JSON when it is whole JSON, else None."""
+    """The body as JSON when it is whole JSON, else None.
+
+    Read as the SCIM layer reads it: a body it refuses (too deep for the recursive
+    redaction walk, or holding text UTF-8 cannot carry) is kept as text instead.
+    """
     if body.truncated or not body.data.strip():
         return None
     try:
-        return json.loads(body.data)
-    except ValueError:
+        return decode_json(body.data)
+    except InvalidSyntaxError:
         return None
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from scimgate.errors import InvalidValueError, NotFoundError
-from scimgate.storage.models import Base, Group, Organization, User
+from scimgate.storage.models import Base, Group, Organization, ResourceCount, User
 
 from .paging import Ordering, Page, PageRequest
 
@@ -28,6 +28,12 @@ _BY_ID: dict[type[Base], Select[Any]] = {
 _BY_ID_FOR_UPDATE = {
     model: statement.with_for_update(key_share=True) for model, statement in _BY_ID.items()
 }
+
+
+_COUNT = select(ResourceCount.total).where(
+    ResourceCount.org_id == bindparam("org_id"),
+    ResourceCount.resource_type == bindparam("kind"),
+)
 
 
 def get(
@@ -67,7 +73,10 @@ def search(
     condition = model.org_id == org.id
     if where is not None:
         condition = condition & where
-    total = session.scalar(select(func.count()).select_from(model).where(condition)) or 0
+        total = session.scalar(select(func.count()).select_from(model).where(condition)) or 0
+    else:
+        # Exact without counting every row: triggers keep it (storage.models.ResourceCount).
+        total = session.scalar(_COUNT, {"org_id": org.id, "kind": model.__name__}) or 0
     if page.count <= 0:
         return Page(total=total, items=[], start_index=page.start_index)
     keys = _sort_keys(model, page.ordering)

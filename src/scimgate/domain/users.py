@@ -1,6 +1,7 @@
 """SCIM Users of an organization: create, read, list, update, delete."""
 
 from collections.abc import Callable
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, select
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from scimgate.errors import InvalidValueError, UniquenessError
 from scimgate.storage.models import Organization, User, utcnow
 
-from . import persons, provisioning, rows
+from . import breaker, persons, provisioning, rows
 from .paging import Page, PageRequest
 from .rows import check_fits
 from .uniqueness import flush_unique
@@ -51,7 +52,26 @@ def _check(user: User) -> None:
     check_fits(user, _USER_COLUMNS)
     for email in user.emails:
         check_fits(email, _EMAIL_COLUMNS)
+    _check_document(user.attributes)
     user.user_name_norm = user.user_name.lower()
+
+
+def _check_document(document: dict[str, Any]) -> None:
+    """Refuse NUL in any text of a user's stored document, as ``check_fits`` does in columns.
+
+    PostgreSQL stores "\\u0000" in a JSON column but its JSON operators cannot read it
+    back as text, so one such value would fail every filter on that attribute, for the
+    whole organization.
+    """
+    pending: list[tuple[str, Any]] = list(document.items())
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidValueError(f"{name} must not contain a NUL character.")
+        if isinstance(value, dict):
+            pending.extend((f"{name}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((name, item) for item in value)
 
 
 def _taken(user: User) -> str:
@@ -136,16 +156,20 @@ def update(
     revise: Callable[[User], User],
     *,
     if_match: int | None = None,
+    limits: breaker.Limits = breaker.DEFAULT_LIMITS,
 ) -> User:
     """Replace a user's state with ``revise(current)``, as PUT and PATCH do.
 
     ``revise`` returns the new state as a detached ``User``; the id, creation time
-    and password hash stay unless it sets a new password.
+    and password hash stay unless it sets a new password. Deactivating an active
+    user is held (503) past the organization's mass-deprovisioning ``limits``.
     """
     user = get(session, org, user_id, for_update=True)
     check_precondition(user.version, if_match)
     incoming = revise(user)
     _check(incoming)
+    if user.active is not False and incoming.active is False:
+        breaker.admit(session, org, user.id, limits)
     return _replace(session, org, user, incoming)
 
 
@@ -169,11 +193,21 @@ def _replace(session: Session, org: Organization, user: User, incoming: User) ->
 
 
 def remove(
-    session: Session, org: Organization, user_id: str, *, if_match: int | None = None
+    session: Session,
+    org: Organization,
+    user_id: str,
+    *,
+    if_match: int | None = None,
+    limits: breaker.Limits = breaker.DEFAULT_LIMITS,
 ) -> None:
-    """Delete a membership with its group and team memberships; 404 afterwards."""
+    """Delete a membership with its group and team memberships; 404 afterwards.
+
+    Deleting an active user is held (503) past the mass-deprovisioning ``limits``.
+    """
     user = get(session, org, user_id, for_update=True)
     check_precondition(user.version, if_match)
+    if user.active is not False:
+        breaker.admit(session, org, user.id, limits)
     person_id = user.person_id
     session.delete(user)
     session.flush()

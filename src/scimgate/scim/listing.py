@@ -22,7 +22,7 @@ from scimgate.domain.paging import Ordering, Page, PageRequest
 from scimgate.errors import InvalidFilterError, InvalidValueError
 from scimgate.storage.models import Organization
 
-from . import cursors
+from . import cursors, limits
 from .rendering import LIST_SCHEMA, projection
 from .responses import ScimResponse
 from .tenancy import base_url, in_transaction
@@ -107,6 +107,9 @@ def _text(source: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+_LARGEST_INTEGER = 2**62
+
+
 def _integer(source: Mapping[str, Any], key: str, name: str) -> int | None:
     raw = source.get(key)
     if raw is None or raw == "":
@@ -114,9 +117,13 @@ def _integer(source: Mapping[str, Any], key: str, name: str) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise InvalidValueError(f"{name} must be an integer, not {raw!r}.")
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise InvalidValueError(f"{name} must be an integer, not {raw!r}.") from None
+    # RFC 7644 §3.4.2.4 bounds neither: beyond this every startIndex selects the same
+    # empty page, and the value still fits the database's 64-bit offset (a larger one
+    # was a 500 on SQLite).
+    return max(-_LARGEST_INTEGER, min(value, _LARGEST_INTEGER))
 
 
 def _count(params: ListParams, settings: Settings) -> int:
@@ -130,6 +137,8 @@ async def list_response(
 ) -> Response:
     """Answer a list or search over one resource type with a ListResponse."""
     settings: Settings = request.app.state.settings
+    if params.filter:
+        limits.check_filter(params.filter, settings)
     where = kind.translate(params.filter) if params.filter else None
     ordering = Ordering(
         key=kind.sort_key(params.sort_by) if params.sort_by else None,
@@ -197,6 +206,8 @@ async def root_search(
             "not at the server root."
         )
     settings: Settings = request.app.state.settings
+    if params.filter:
+        limits.check_filter(params.filter, settings)
     wheres = _root_filters(params.filter, kinds)
     start, count = max(params.start_index or 1, 1), _count(params, settings)
     base = base_url(request)

@@ -1,20 +1,18 @@
 """Reading SCIM requests: bodies and preconditions."""
 
 import json
+import math
+import re
 from typing import Any
 
 from scim2_models import PatchOp, ResponseParameters
 from scim2_models import Resource as ScimResource
 from starlette.requests import Request
 
-from scimgate.errors import (
-    InvalidSyntaxError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-)
+from scimgate.config import Settings
+from scimgate.errors import InvalidSyntaxError, UnsupportedMediaTypeError
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
-
+from . import limits
 
 # pydantic keeps parametrized generic models in a weak cache: once the garbage
 # collector frees ``PatchOp[User]``, the next request builds the class and its schema
@@ -42,30 +40,96 @@ def response_parameters_of(model: type[ScimResource[Any]]) -> type[ResponseParam
 _JSON_TYPES = ("application/scim+json", "application/json")
 
 
-async def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """Read the request body as a JSON object, or raise the matching SCIM error."""
+async def read_json(request: Request, max_bytes: int | None = None) -> dict[str, Any]:
+    """Read the request body as a JSON object, or raise the matching SCIM error.
+
+    ``max_bytes`` defaults to the ``max_body_bytes`` setting. The ``path`` of each PATCH
+    operation is held to the filter limits, as it may carry a value filter.
+    """
+    settings: Settings = request.app.state.settings
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in _JSON_TYPES:
         raise UnsupportedMediaTypeError(
             f"Content-Type {media_type!r} is not accepted; send application/scim+json."
         )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLargeError(f"The request body is larger than {max_bytes} bytes.")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > max_bytes:
-            raise PayloadTooLargeError(f"The request body is larger than {max_bytes} bytes.")
+    raw = await limits.read_body(request, max_bytes or settings.max_body_bytes)
     if not raw.strip():
         raise InvalidSyntaxError("The request body is empty; send a JSON object.")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidSyntaxError(f"The request body is not valid JSON: {exc}") from None
+    body = decode_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The request body must be a JSON object.")
+    if request.method == "PATCH":
+        limits.check_patch_paths(body, settings)
     return body
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a body may have; SCIM messages, bulk ones
+included, need about ten levels, and every deeper level is work for recursive code."""
+# After decoding, a character in this range is a lone UTF-16 surrogate ("\\ud800"
+# unpaired): RFC 8259 §8.2 leaves its meaning open and UTF-8 cannot encode it, so it
+# could be stored but never sent back.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def decode_json(raw: bytes | bytearray) -> Any:
+    """Parse a JSON document, raising InvalidSyntaxError for anything but RFC 8259 JSON.
+
+    Besides syntax errors, refused are NaN and infinite numbers (JSON has none, and
+    PostgreSQL's json type refuses them where SQLite would store them), lone
+    surrogates, and nesting deeper than :data:`MAX_JSON_DEPTH` (deeper still, the
+    parser itself runs out of stack).
+    """
+    try:
+        document = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidSyntaxError(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidSyntaxError(_too_deep()) from None
+    # Only a body with non-ASCII bytes or \u escapes can hold a surrogate, and only one
+    # with enough brackets can nest too deep: most bodies skip the walk.
+    brackets = raw.count(b"[") + raw.count(b"{")
+    if not raw.isascii() or b"\\u" in raw or brackets > MAX_JSON_DEPTH:
+        _check_tree(document)
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is too large for a number")
+    return number
+
+
+def _too_deep() -> str:
+    return f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep."
+
+
+def _check_tree(document: Any) -> None:
+    """Refuse lone surrogates and too deep nesting, walking without recursion."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise InvalidSyntaxError(
+                    "The request body holds a lone UTF-16 surrogate escape (such as "
+                    '"\\ud800"), which no UTF-8 text can carry.'
+                )
+            continue
+        if isinstance(value, dict):
+            children: list[Any] = [*value, *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise InvalidSyntaxError(_too_deep())
+        pending.extend((child, depth + 1) for child in children)
 
 
 def declared_names(model: type[Any]) -> frozenset[str]:

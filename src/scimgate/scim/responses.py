@@ -100,6 +100,8 @@ def _from_validation(exc: ValidationError) -> ScimError:
 async def handle_error(request: Request, exc: Exception) -> Response:
     """Starlette exception handler: every error on a SCIM route is a SCIM Error."""
     error = as_scim_error(exc)
-    if error.status >= 500:
+    # An error with Retry-After (a busy database, a held deprovisioning) is an answer
+    # the server chose, not a fault: no traceback.
+    if error.status >= 500 and error.retry_after is None:
         logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return error_response(error)

@@ -13,6 +13,7 @@ from scimgate.storage.database import Database
 from scimgate.storage.models import Organization
 
 from . import providers
+from .throttle import Throttle
 
 T = TypeVar("T")
 
@@ -57,6 +58,9 @@ async def tenant(request: Request) -> Organization:
         await run_in_threadpool(record)
     # Kept on the request for its SCIM request log entry.
     request.state.scim_org_id = org.id
+    # Counted once the organization is known, so unauthenticated requests count for none.
+    throttle: Throttle = request.app.state.throttle
+    throttle.admit(request, org.name, org.id)
     return org
 
 

@@ -1,6 +1,8 @@
 """The ``/Users`` endpoints (RFC 7644 §3.3 to §3.6): parse, one domain call, map, respond."""
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from scim2_models import Context, EnterpriseUser, PatchOp, ResponseParameters
 from scim2_models import User as ScimUserBase
@@ -8,7 +10,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimgate.domain import users
+from scimgate.config import Settings
+from scimgate.domain import breaker, users
 from scimgate.errors import InvalidValueError
 from scimgate.storage.filters import user_filter
 from scimgate.storage.models import User
@@ -47,6 +50,8 @@ _READ_ONLY = ("id", "meta", "groups")
 # RFC 7643 §4.1 and §4.3 declare no immutable User or EnterpriseUser attribute, and
 # neither do the scim2-models classes, so PUT and PATCH have no immutable rule to
 # enforce here.
+
+T = TypeVar("T")
 
 
 def parse_user(body: dict[str, Any]) -> ScimUser:
@@ -148,20 +153,44 @@ async def get_user(request: Request) -> Response:
     return rendered_not_modified(request, rendered) or rendered_response(rendered)
 
 
+def _limits(request: Request) -> breaker.Limits:
+    settings: Settings = request.app.state.settings
+    return breaker.Limits.from_settings(settings)
+
+
+async def _changing(request: Request, work: Callable[[Session], T]) -> T:
+    """Run a change that may deprovision the user; a held one is noted on the breaker.
+
+    The held request's transaction rolled back, so the trip is recorded in one of its
+    own, whose warning joins this request's log entry.
+    """
+    try:
+        return await in_transaction(request, work, write=True)
+    except breaker.DeprovisioningHeldError as held:
+        await in_transaction(request, partial(breaker.record_trip, held=held), write=True)
+        raise
+
+
 async def replace_user(request: Request) -> Response:
     """PUT /Users/{id}: replace the user's attributes with the body's."""
     org = await tenant(request)
     incoming = from_scim_user(parse_user(await read_json(request)))
     base = base_url(request)
     params = response_parameters(request, ScimUser)
+    limits = _limits(request)
 
     def work(session: Session) -> Rendered:
         row = users.update(
-            session, org, request.path_params["id"], lambda _: incoming, if_match=if_match(request)
+            session,
+            org,
+            request.path_params["id"],
+            lambda _: incoming,
+            if_match=if_match(request),
+            limits=limits,
         )
         return _render(row, base, params, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
-    return rendered_response(await in_transaction(request, work, write=True))
+    return rendered_response(await _changing(request, work))
 
 
 def _undeclared(name: str) -> bool:
@@ -231,6 +260,7 @@ async def patch_user(request: Request) -> Response:
     patch = parse_user_patch(await read_json(request))
     base = base_url(request)
     params = response_parameters(request, ScimUser)
+    limits = _limits(request)
 
     def revise(current: User) -> User:
         resource = to_scim_user(current, base)
@@ -240,11 +270,16 @@ async def patch_user(request: Request) -> Response:
 
     def work(session: Session) -> Rendered:
         row = users.update(
-            session, org, request.path_params["id"], revise, if_match=if_match(request)
+            session,
+            org,
+            request.path_params["id"],
+            revise,
+            if_match=if_match(request),
+            limits=limits,
         )
         return _render(row, base, params, Context.RESOURCE_PATCH_RESPONSE)
 
-    rendered = await in_transaction(request, work, write=True)
+    rendered = await _changing(request, work)
     # RFC 7644 §3.5.2: 200 with the resource, or 204 when the client asked for no
     # attributes at all (an empty "attributes" parameter).
     if wants_no_content(request):
@@ -255,9 +290,12 @@ async def patch_user(request: Request) -> Response:
 async def delete_user(request: Request) -> Response:
     """DELETE /Users/{id}: 204, and 404 for every request after."""
     org = await tenant(request)
+    limits = _limits(request)
 
     def work(session: Session) -> None:
-        users.remove(session, org, request.path_params["id"], if_match=if_match(request))
+        users.remove(
+            session, org, request.path_params["id"], if_match=if_match(request), limits=limits
+        )
 
-    await in_transaction(request, work, write=True)
+    await _changing(request, work)
     return Response(status_code=204)

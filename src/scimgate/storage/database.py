@@ -4,9 +4,12 @@ SQLite is the embedded default and PostgreSQL the production backend; both run t
 same models and the same Alembic migrations.
 """
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scimgate.errors import ServiceUnavailableError
@@ -22,6 +26,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Set on a session's connection to ask SQLite for the write lock up front.
 _WRITE_OPTION = "scimgate_write"
+_CONNECT_TIMEOUT_S = 10
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_BUSY = "The database is busy; retry shortly."
+_UNREACHABLE = "The database cannot be reached right now; retry shortly."
+# How many SQLite virtual machine steps run between two looks at the clock (tens of
+# microseconds of work): often enough to stop on time, rarely enough to cost nothing.
+_PROGRESS_STEPS = 1000
+_SQLITE_INTERRUPT = 9
+_QUERY_CANCELED = "57014"
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -44,6 +61,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # compare lower-cased values explicitly (RFC 7643 §2.2 caseExact).
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+        # SQLite's own lower() folds ASCII letters only, so "ÉMILE" stayed "Émile" while
+        # the filter value, lower-cased in Python, was "émile": a case-insensitive filter
+        # missed its own value. Python's lower() is Unicode's, like PostgreSQL's.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -51,10 +72,58 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+@dataclass
+class _Deadline:
+    """When the current transaction of one SQLite connection must stop."""
+
+    at: float = math.inf
+
+
+def _bound_sqlite(engine: Engine, seconds: float) -> None:
+    """Stop SQLite statements once their transaction has run ``seconds``.
+
+    SQLite has no statement timeout. A progress handler returning true aborts the
+    running statement (``interrupted``); it is armed when a transaction has begun, after
+    any wait for the write lock. Reads run on the event loop (``scim.tenancy``), where
+    nothing else could interrupt them.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        deadline = record.info["scimgate_deadline"] = _Deadline()
+        dbapi_connection.set_progress_handler(
+            lambda: time.monotonic() > deadline.at, _PROGRESS_STEPS
+        )
+
+    # Registered after _configure_sqlite's listener, so it runs once BEGIN has returned.
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.info["scimgate_deadline"].at = time.monotonic() + seconds
+
+
+def _bound_postgresql(engine: Engine, seconds: float) -> None:
+    """Have PostgreSQL cancel any statement running longer than ``seconds``."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        # The driver opened a transaction for the SET; committed, it lasts the session.
+        dbapi_connection.commit()
+
+
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_busy_timeout_ms: int = 30000,
+        statement_timeout_s: float | None = None,
+    ) -> None:
+        """Open ``url``; ``statement_timeout_s`` bounds every statement (None: unbounded,
+        as migrations and administration commands need)."""
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {}
@@ -66,9 +135,17 @@ class Database:
             kwargs["max_overflow"] = 30
         else:
             kwargs["pool_pre_ping"] = True
+            if "connect_timeout" not in parsed.query:
+                # An unreachable host would otherwise hold each request for the
+                # operating system's TCP timeout (minutes) before it can answer 503.
+                kwargs["connect_args"] = {"connect_timeout": _CONNECT_TIMEOUT_S}
         self.engine = create_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
+        self.statement_timeout_s = statement_timeout_s
+        if statement_timeout_s is not None:
+            bound = _bound_sqlite if self.dialect == "sqlite" else _bound_postgresql
+            bound(self.engine, statement_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
         # SQLite has one writer at a time. Left to SQLite, threads of this process that
@@ -81,11 +158,45 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
-        """Open a session whose work is committed when the block ends without error."""
-        with self._write_turn(write), self._sessions() as session, session.begin():
-            if write:
-                session.connection(execution_options={_WRITE_OPTION: True})
-            yield session
+        """Open a session whose work is committed when the block ends without error.
+
+        A database that is busy or out of reach raises :class:`ServiceUnavailableError`
+        (503 with Retry-After) instead of the driver's error, so callers never see
+        driver exceptions for conditions a client should simply retry.
+        """
+        try:
+            with (
+                self._write_turn(write),
+                self._stopped_as_unavailable(),
+                self._sessions() as session,
+                session.begin(),
+            ):
+                if write:
+                    session.connection(execution_options={_WRITE_OPTION: True})
+                yield session
+        except (DBAPIError, DisconnectionError) as exc:
+            unavailable = _unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+    @contextmanager
+    def _stopped_as_unavailable(self) -> Iterator[None]:
+        """Turn a statement stopped by ``statement_timeout_s`` into a 503."""
+        try:
+            yield
+        except OperationalError as exc:
+            code = getattr(exc.orig, "sqlite_errorcode", None)
+            state = getattr(exc.orig, "sqlstate", None)
+            if self.statement_timeout_s is None or (
+                code != _SQLITE_INTERRUPT and state != _QUERY_CANCELED
+            ):
+                raise
+            raise ServiceUnavailableError(
+                f"A database statement ran longer than {self.statement_timeout_s:g} seconds "
+                "and was stopped; retry later, or ask for less (a narrower filter, a "
+                "smaller count)."
+            ) from exc
 
     @contextmanager
     def _write_turn(self, write: bool) -> Iterator[None]:
@@ -141,6 +252,35 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _unavailable(exc: DBAPIError | DisconnectionError) -> ServiceUnavailableError | None:
+    """The 503 for a driver error a retry can cure, or None for any other error.
+
+    Nothing was committed in either case: the transaction is rolled back, or its
+    connection is gone before COMMIT was acknowledged (then the write may or may not
+    have been applied, exactly as with a client's own timeout).
+    """
+    if isinstance(exc, DisconnectionError) or exc.connection_invalidated:
+        return ServiceUnavailableError(_UNREACHABLE, retry_after=5)
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        # SQLITE_BUSY / SQLITE_LOCKED (and their extended codes): another process
+        # held the write lock for longer than busy_timeout.
+        if sqlite_code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return ServiceUnavailableError(_BUSY, retry_after=2)
+        return None
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(exc, InterfaceError) or sqlstate is None or sqlstate.startswith(("08", "57P")):
+        # No SQLSTATE means the client library lost or never got a connection; class 08
+        # is a connection exception and 57P a server shutting down or starting up.
+        return ServiceUnavailableError(_UNREACHABLE, retry_after=5)
+    # PostgreSQL's other operational errors are transient too: deadlocks and
+    # serialization failures (40), exhausted resources (53), lock or statement
+    # timeouts (55P03, 57014).
+    return ServiceUnavailableError(_BUSY, retry_after=2)
 
 
 def _alembic_config(connection: Any) -> Config:

@@ -170,6 +170,8 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "user_name_norm"),
         Index("ix_users_org_external_id", "org_id", "external_id"),
+        # The default listing order and cursor paging (migration 0008).
+        Index("ix_users_org_created", "org_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -239,6 +241,7 @@ class Group(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "display_name_norm"),
         Index("ix_groups_org_external_id", "org_id", "external_id"),
+        Index("ix_groups_org_created", "org_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -392,6 +395,25 @@ class TeamMember(Base):
     """Granted by a person; SCIM never removes it."""
 
 
+class ResourceCount(Base):
+    """How many users or groups an organization has, kept exact by database triggers.
+
+    A list without a filter must still report an exact ``totalResults`` (RFC 7644
+    §3.4.2), and counting a million rows on every page cost more than the page itself.
+    Triggers on ``users`` and ``groups`` (migration 0008) keep this row in step within
+    the very transaction that inserts or deletes, whatever inserts them.
+    """
+
+    __tablename__ = "resource_counts"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    """``User`` or ``Group``."""
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class RequestLogEntry(Base):
     """One SCIM request of an organization and its response, bodies sealed.
 
@@ -438,3 +460,47 @@ class RequestLogEntry(Base):
 
     def __repr__(self) -> str:
         return f"RequestLogEntry(id={self.id!r}, status={self.status!r}, key_id={self.key_id!r})"
+
+
+class DeprovisioningBreaker(Base):
+    """An organization's mass-deprovisioning breaker: its limits and its state.
+
+    The row is locked by every deprovisioning request of the organization, so that
+    concurrent ones are counted one after the other (see ``domain.breaker``).
+    """
+
+    __tablename__ = "deprovisioning_breakers"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    share: Mapped[float | None] = mapped_column(Float, default=None)
+    """The organization's own share limit (0 to 1); None follows the server's."""
+    min_people: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The organization's own minimum; None follows the server's."""
+    window_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The organization's own window length; None follows the server's."""
+    tripped_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the first deprovisioning request was held since the breaker last let one
+    through; None while none is held."""
+    held_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Deprovisioning requests held since ``tripped_at``."""
+    approved_until: Mapped[datetime | None] = mapped_column(default=None)
+    """An administrator's approval lets every deprovisioning through until then."""
+    counted_since: Mapped[datetime | None] = mapped_column(default=None)
+    """Deprovisionings before this time no longer count (set by an approval)."""
+
+
+class DeprovisioningEvent(Base):
+    """One membership deactivated or deleted while active, kept for one window."""
+
+    __tablename__ = "deprovisioning_events"
+    __table_args__ = (Index("ix_deprovisioning_events_org_time", "org_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    """The membership's id; no foreign key, since a deleted one counts too."""
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
