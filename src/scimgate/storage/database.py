@@ -126,7 +126,9 @@ class Database:
         as migrations and administration commands need)."""
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {}
+        # Statement parameters hold personal data (and password hashes): keep them out
+        # of exception messages and so out of the server's error log.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False}
             # Connections are cheap to keep and costly to open (each runs the pragmas
