@@ -182,6 +182,10 @@ class Client:
         self.tally.requests += 1
         try:
             response = http.request(method, path, json=body)
+        except httpx2.ConnectError:
+            # Sent after the kill: it never reached a server.
+            self.tally.requests -= 1
+            return False
         except httpx2.TransportError:
             # Killed with the request in flight: it may or may not have applied.
             possible.add(value)

@@ -889,16 +889,21 @@ def body_for(rng: random.Random, endpoint: Endpoint, world: World) -> JSON:
 # --- checks -------------------------------------------------------------------------------
 
 
+# What a problem is, as the first words of its text.
+SERVER_ERROR, CRASH = "5xx", "unhandled exception"
+NOT_SCIM, OTHER = "not an RFC 7644 Error body", "wrong answer"
+
+
 def problems(probe: Probe, answer: Answer) -> list[str]:
     """What is wrong with the answer to ``probe``; empty when all is well."""
     found: list[str] = []
     if answer.crashed:
-        found.append(f"the application raised {answer.crashed}")
+        found.append(f"{CRASH}: the application raised {answer.crashed}")
     if answer.status >= 500 and answer.status != 501:
-        found.append(f"server error {answer.status}")
+        found.append(f"{SERVER_ERROR}: {answer.status}")
     if 300 <= answer.status < 400 and answer.status != 304:
         # Paths are normalized before routing, so a redirect would only loop.
-        found.append(f"redirect {answer.status} to {answer.headers.get('location')!r}")
+        found.append(f"{OTHER}: redirect {answer.status} to {answer.headers.get('location')!r}")
     path = re.sub(r"/{2,}", "/", unquote(probe.raw_path))
     if path.startswith("/scim"):
         found += scim_problems(answer)
@@ -911,7 +916,7 @@ def scim_problems(answer: Answer) -> list[str]:
     if answer.status < 400:
         body = answer.json()
         if answer.body and body is None:
-            return ["a SCIM success body is not JSON"]
+            return [f"{OTHER}: a SCIM success body is not JSON"]
         if isinstance(body, dict) and body.get("schemas") == [
             BULK_URN.replace("Request", "Response")
         ]:
@@ -919,18 +924,18 @@ def scim_problems(answer: Answer) -> list[str]:
         return []
     found = error_problems(answer.status, answer.json())
     if not answer.headers.get("content-type", "").startswith(SCIM_MEDIA):
-        found.append(f"SCIM error with content-type {answer.headers.get('content-type')!r}")
+        found.append(f"{NOT_SCIM}: content-type {answer.headers.get('content-type')!r}")
     return found
 
 
 def error_problems(status: int, body: JSON) -> list[str]:
     """Check an RFC 7644 §3.12 Error body."""
     if not isinstance(body, dict) or body.get("schemas") != [ERROR_URN]:
-        return [f"not a SCIM Error body: {str(body)[:200]}"]
+        return [f"{NOT_SCIM}: {str(body)[:200]}"]
     if body.get("status") != str(status):
-        return [f"Error status {body.get('status')!r} for HTTP {status}"]
+        return [f"{NOT_SCIM}: status {body.get('status')!r} for HTTP {status}"]
     if not isinstance(body.get("detail"), str):
-        return ["Error body without a detail"]
+        return [f"{NOT_SCIM}: no detail"]
     return []
 
 
@@ -939,22 +944,22 @@ def bulk_problems(body: dict[str, Any]) -> list[str]:
     for result in body.get("Operations") or []:
         status = int(result.get("status", "0"))
         if status >= 500:
-            found.append(f"bulk operation answered {status}: {str(result)[:300]}")
+            found.append(f"{SERVER_ERROR}: a bulk operation answered {status}: {str(result)[:300]}")
         if status >= 400:
             found += [
-                f"bulk operation: {p}" for p in error_problems(status, result.get("response"))
+                f"{p} (bulk operation)" for p in error_problems(status, result.get("response"))
             ]
     return found
 
 
 def admin_problems(answer: Answer) -> list[str]:
     if answer.status < 400:
-        return [] if answer.json() is not None else ["an admin success body is not JSON"]
+        return [] if answer.json() is not None else [f"{OTHER}: an admin success body is not JSON"]
     body = answer.json()
     if not isinstance(body, dict) or set(body) != {"error", "status"}:
-        return [f"not an admin error body: {str(body)[:200]}"]
+        return [f"{OTHER}: not an admin error body: {str(body)[:200]}"]
     if body["status"] != answer.status:
-        return [f"admin error status {body['status']!r} for HTTP {answer.status}"]
+        return [f"{OTHER}: admin error status {body['status']!r} for HTTP {answer.status}"]
     return []
 
 
@@ -962,14 +967,20 @@ def admin_problems(answer: Answer) -> list[str]:
 
 
 class CapturedErrors(logging.Handler):
-    """Keeps the last logged traceback, to show with a failure."""
+    """Keeps the last logged traceback, to show with a failure, and the request log's
+    write failures, which no answer shows."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.last = ""
+        self.lost_entries: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.last = self.format(record)
+        text = self.format(record)
+        if record.name == "scimgate.audit":
+            self.lost_entries.append(text[-3000:])
+        else:
+            self.last = text
 
 
 @dataclass
@@ -1038,7 +1049,11 @@ async def run(app: Starlette, world: World, args: argparse.Namespace) -> Report:
     report = Report(seed=args.seed)
     routes = endpoints(app)
     captured = CapturedErrors()
-    logging.getLogger("scimgate").addHandler(captured)
+    logger = logging.getLogger("scimgate")
+    logger.addHandler(captured)
+    # Kept here, to show with each failure, instead of on the terminal.
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
     started = time.perf_counter()
     for probe in probes(args.seed, args.requests, routes, world):
         begun = time.perf_counter()
@@ -1054,8 +1069,8 @@ async def run(app: Starlette, world: World, args: argparse.Namespace) -> Report:
         if args.show == probe.index:
             print(probe.describe(10_000), "\n->", answer.status, answer.body[:10_000])
         if found:
-            report.server_errors += any(p.startswith("server error") for p in found)
-            report.non_scim_errors += any(not p.startswith("server error") for p in found)
+            report.server_errors += any(p.startswith((SERVER_ERROR, CRASH)) for p in found)
+            report.non_scim_errors += any(p.startswith(NOT_SCIM) for p in found)
             report.failures.append(failure(report.seed, probe, answer, found, captured))
             captured.last = ""
             if len(report.failures) >= args.max_failures:
@@ -1064,6 +1079,7 @@ async def run(app: Starlette, world: World, args: argparse.Namespace) -> Report:
             print(f"{report.requests} requests, {len(report.failures)} failures", file=sys.stderr)
     report.seconds = time.perf_counter() - started
     report.log_failures = app.state.request_log.counters.failed
+    report.failures += [f"LOST REQUEST LOG ENTRY\n{text}" for text in captured.lost_entries[:5]]
     return report
 
 

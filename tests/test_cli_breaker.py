@@ -142,6 +142,21 @@ def test_server_defaults_come_from_the_environment(
     assert (shown["state"], shown["share"], shown["min_people"]) == ("tripped", 0.2, 3)
 
 
+def test_first_deprovisioning_ever_can_trip(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, settings: Settings, database: Database
+) -> None:
+    """With no minimum, a small organization's very first deprovisioning can be held, and trips."""
+    tuned = settings.model_copy(update={"breaker_share": 0.2, "breaker_min_people": 0})
+    with TestClient(create_app(tuned, db=database), raise_server_exceptions=False) as client:
+        tenant = TenantFactory(database, client)("acme")
+        [user_id, *_] = provision(database, tenant, 4)
+        assert "limit of 20% (0 people)" in assert_held(tenant.delete(f"/Users/{user_id}"))
+    monkeypatch.setenv("SCIMGATE_BREAKER_MIN_PEOPLE", "0")
+    monkeypatch.setenv("SCIMGATE_BREAKER_SHARE", "0.2")
+    shown = _ok(cli("breaker", "status", "acme"))
+    assert (shown["state"], shown["held_requests"]) == ("tripped", 1)
+
+
 def test_logs_list_shows_the_trip(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     breaker_window_seconds: int = Field(default=3600, ge=1)
     """Mass-deprovisioning breaker: the sliding window deprovisionings are counted in."""
 
-    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    max_body_bytes: int = Field(default=4_194_304, ge=1)
     """Largest SCIM request body in bytes, except ``/Bulk`` (``bulk_max_payload_bytes``);
     a larger one is refused with 413 before it is read in full."""
 

@@ -28,6 +28,7 @@ them into an RFC 7644 §3.12 Error response, so domain and storage code raise by
     ├── TooManyRequestsError        429 (with Retry-After)
     ├── NotImplementedScimError     501
     ├── ServiceUnavailableError     503 (with Retry-After)
+    │   └── domain.breaker.DeprovisioningHeldError  503 (a mass deprovisioning is held)
     ├── audit.keys.LogKeyError      500 (the request log's key ring is unusable)
     └── audit.cipher.UnreadableEntryError  500 (a log entry's key is gone)
 

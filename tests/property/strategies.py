@@ -310,6 +310,8 @@ hostile_filters = st.one_of(
     st.integers(1, 500).map(lambda n: " or ".join(['userName eq "a"'] * n)),
     st.integers(1, 2000).map(lambda depth: "not (" * depth + "active eq true" + ")" * depth),
     st.sampled_from(['userName eq "a', 'userName eq "\\', "userName eq", "eq", "()", "[]", '"']),
+    # Escapes the filter's own string syntax decodes: a lone surrogate, NUL.
+    st.sampled_from(['userName eq "\\ud800"', 'title co "\\udfff"', 'userName eq "\\u0000"']),
 )
 
 
@@ -415,12 +417,14 @@ def user_bodies(draw: st.DrawFn) -> dict[str, Any]:
                 "type": "work",
             }
         ]
-    if draw(st.booleans()):
+    enterprise = {
+        key: draw(human_text)
+        for key in ("employeeNumber", "department", "costCenter", "division")
+        if draw(st.booleans())
+    }
+    # An empty extension is no extension (RFC 7643 §2.5: empty and unassigned are
+    # equivalent), so the server rightly leaves it and its URN out: only sent with values.
+    if enterprise and draw(st.booleans()):
         body["schemas"] = [USER_URN, ENTERPRISE_URN]
-        enterprise = {
-            key: draw(human_text)
-            for key in ("employeeNumber", "department", "costCenter", "division")
-            if draw(st.booleans())
-        }
         body[ENTERPRISE_URN] = enterprise
     return body

@@ -205,3 +205,26 @@ def test_value_before_or_after_a_password_path_is_redacted() -> None:
     text = '[{"value":"s1","path":"password"},{"path":"x:password","value":"s2"},{"value":"kept"'
     redacted = redact_text(text)
     assert "s1" not in redacted and "s2" not in redacted and '"kept"' in redacted
+
+
+def test_nul_in_the_path_is_logged(acme: Tenant, keyed: TestClient) -> None:
+    """A path holding %00 is a 404, and its request log entry is written: PostgreSQL
+    refused the NUL in the entry's path column and the entry was lost."""
+    written = _log_counters(keyed)["written"]
+    for kind in ("Users", "Groups"):
+        assert_scim_error(acme.get(f"/{kind}/%00"), 404)
+    assert _log_counters(keyed)["written"] == written + 2
+    assert _log_counters(keyed)["failed"] == 0
+
+
+@pytest.mark.parametrize("resource", ["/Users", "/Groups"])
+def test_filter_escape_for_a_lone_surrogate_is_an_invalid_filter(
+    tenant: Tenant, resource: str
+) -> None:
+    """The filter grammar's own JSON string escapes can spell a lone surrogate
+    (``"\\ud800"``) in plain ASCII; it reached the database driver, which cannot
+    encode it (500). Now 400 invalidFilter, from a query string or a search body."""
+    text = 'displayName eq "a" or displayName co "\\udfff"'
+    assert_scim_error(tenant.get(resource, params={"filter": text}), 400, "invalidFilter")
+    search = {"schemas": [SEARCH_URN], "filter": text}
+    assert_scim_error(tenant.post(f"{resource}/.search", json=search), 400, "invalidFilter")

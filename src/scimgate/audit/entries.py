@@ -84,14 +84,15 @@ def build(
         org_id=org_id,
         created_at=exchange.started_at,
         method=exchange.method[:10],
-        path=exchange.path[:2000],
+        # PostgreSQL text cannot hold NUL, which a path can carry (%00): kept as sent.
+        path=exchange.path.replace("\x00", "%00")[:2000],
         status=status,
         duration_ms=exchange.duration_ms,
         # Plain strings: psycopg would store an Enum member by its name.
         resource_type=kind.resource_type.value if kind.resource_type else None,
         event=kind.event.value,
         target_id=target,
-        user_agent=exchange.user_agent[:300] if exchange.user_agent else None,
+        user_agent=exchange.user_agent.replace("\x00", "")[:300] if exchange.user_agent else None,
         idp=providers.detect(exchange.user_agent, exchange.query)[0],
         key_id=sealed.key_id,
         nonce=sealed.nonce,

@@ -80,6 +80,7 @@ class Limits:
 
     @property
     def window(self) -> timedelta:
+        """The window's length as a duration."""
         return timedelta(seconds=self.window_seconds)
 
     def allowed(self, base: int) -> int:
@@ -97,7 +98,11 @@ class Limits:
         )
 
 
-DEFAULT_LIMITS = Limits.from_settings(Settings.model_construct())
+DEFAULT_LIMITS = Limits(
+    share=Settings.model_fields["breaker_share"].default,
+    min_people=Settings.model_fields["breaker_min_people"].default,
+    window_seconds=Settings.model_fields["breaker_window_seconds"].default,
+)
 """The server-wide defaults when no ``SCIMGATE_BREAKER_*`` variable is set."""
 
 _FIELDS = ("share", "min_people", "window_seconds")
@@ -267,6 +272,10 @@ def record_trip(session: Session, held: DeprovisioningHeldError) -> None:
     The first one held since the breaker last let a deprovisioning through trips it:
     that is a warning on the request's log entry and in the server log.
     """
+    # The row may have been created by the held request itself, and rolled back with it.
+    session.execute(
+        insert_ignoring_conflicts(session, _BREAKER).values(org_id=held.org_id, held_requests=0)
+    )
     tripped = session.execute(
         update(_BREAKER)
         .where(_BREAKER.org_id == held.org_id, _BREAKER.tripped_at.is_(None))

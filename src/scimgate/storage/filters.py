@@ -14,6 +14,7 @@ is what keeps ``not (...)`` the exact complement of what it negates.
 """
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from scimgate.errors import InvalidFilterError
 
 from .models import Group, GroupMember, User, UserEmail
+
+# Once a string is decoded, a character in this range is half of a UTF-16 pair alone.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_FILTER_LENGTH = 4096
 """Longest filter accepted; a bound on the work one request can ask of the parser."""
@@ -614,6 +618,10 @@ def _operand(attribute: Attribute, op: CompareOperator, value: object) -> object
     if "\x00" in value:
         # PostgreSQL text cannot hold NUL, so such a value could never match.
         raise InvalidFilterError(f"The value compared with '{name}' contains a NUL character")
+    if _LONE_SURROGATE.search(value):
+        # A JSON escape such as "\ud800" left unpaired: no stored text (always UTF-8)
+        # holds one, and the database driver cannot even encode it.
+        raise InvalidFilterError(f"The value compared with '{name}' holds a lone surrogate")
     if kind == "dateTime":
         return _parse_datetime(attribute, value)
     return value if attribute.case_exact else value.lower()
