@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20251129
-REQUESTS = 1500
+REQUESTS = 2000
 
 
 def test_quick_fuzz_run_has_no_server_errors() -> None:

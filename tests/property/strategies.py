@@ -424,7 +424,8 @@ def user_bodies(draw: st.DrawFn) -> dict[str, Any]:
     }
     # An empty extension is no extension (RFC 7643 §2.5: empty and unassigned are
     # equivalent), so the server rightly leaves it and its URN out: only sent with values.
-    if enterprise and draw(st.booleans()):
+    wanted: bool = draw(st.booleans())
+    if enterprise and wanted:
         body["schemas"] = [USER_URN, ENTERPRISE_URN]
         body[ENTERPRISE_URN] = enterprise
     return body

@@ -65,6 +65,8 @@ def error_response(error: ScimError) -> JSONResponse:
     headers = {}
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = 'Bearer realm="scimgate-admin"'  # RFC 6750 §3
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
         {"error": error.detail, "status": error.status}, status_code=error.status, headers=headers
     )
