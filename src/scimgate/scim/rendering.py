@@ -60,10 +60,10 @@ def resource_response(
 ) -> Response:
     """Respond with one resource, its ETag, and on 201 its Location (RFC 7644 §3.3)."""
     meta = resource.meta
-    headers = {"ETag": meta.version} if meta and meta.version else {}
-    if status == 201 and meta and meta.location:
-        headers["Location"] = meta.location
-    return ScimResponse(dump(resource, params, context), status_code=status, headers=headers)
+    document = dump(resource, params, context)
+    return _respond(
+        document, meta.version if meta else None, meta.location if meta else None, status
+    )
 
 
 @dataclass(frozen=True)
@@ -82,25 +82,32 @@ def is_unprojected(params: ResponseParameters[Any]) -> bool:
 
 def rendered_response(rendered: Rendered, status: int = 200) -> Response:
     """Respond with a rendered resource, its ETag, and on 201 its Location."""
-    headers = {"ETag": rendered.etag}
-    if status == 201:
-        headers["Location"] = rendered.location
-    return ScimResponse(rendered.document, status_code=status, headers=headers)
+    return _respond(rendered.document, rendered.etag, rendered.location, status)
+
+
+def _respond(
+    document: dict[str, Any], etag: str | None, location: str | None, status: int
+) -> Response:
+    headers = {"ETag": etag} if etag else {}
+    if status == 201 and location:
+        headers["Location"] = location
+    return ScimResponse(document, status_code=status, headers=headers)
 
 
 def rendered_not_modified(request: Request, rendered: Rendered) -> Response | None:
     """Answer 304 when ``If-None-Match`` names the resource's version (RFC 7644 §3.14)."""
-    if none_match(request, parse_etag(rendered.etag)):
-        return Response(status_code=304, headers={"ETag": rendered.etag})
+    return _unchanged(request, rendered.etag)
+
+
+def _unchanged(request: Request, etag: str | None) -> Response | None:
+    if etag and none_match(request, parse_etag(etag)):
+        return Response(status_code=304, headers={"ETag": etag})
     return None
 
 
 def not_modified(request: Request, resource: ScimResource[Any]) -> Response | None:
     """Answer 304 when ``If-None-Match`` names the resource's version (RFC 7644 §3.14)."""
-    version = resource.meta.version if resource.meta else None
-    if version and none_match(request, parse_etag(version)):
-        return Response(status_code=304, headers={"ETag": version})
-    return None
+    return _unchanged(request, resource.meta.version if resource.meta else None)
 
 
 def wants_no_content(request: Request) -> bool:
