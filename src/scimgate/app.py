@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimgate.admin.api import admin_routes
 from scimgate.admin.api import error_response as admin_error
-from scimgate.admin.headers import ADMIN_HEADERS, SCIM_HEADERS, SecurityHeaders
+from scimgate.admin.headers import ADMIN_HEADERS, SCIM_HEADERS, UI_HEADERS, SecurityHeaders
+from scimgate.admin.ui import pages as ui_pages
+from scimgate.admin.ui.routes import ui_home, ui_routes
 from scimgate.audit import keys, retention
 from scimgate.audit.capture import RequestCapture
 from scimgate.audit.recorder import Recorder
@@ -33,8 +35,13 @@ from scimgate.storage.database import Database
 
 SCIM_PREFIXES = ("/scim/v2", "/scim")
 ADMIN_PREFIX = "/api"
+UI_PREFIX = ui_pages.PREFIX
 _SLASHES = re.compile(r"/{2,}")
-_SECURITY_HEADERS = (((ADMIN_PREFIX,), ADMIN_HEADERS), (SCIM_PREFIXES, SCIM_HEADERS))
+_SECURITY_HEADERS = (
+    ((ADMIN_PREFIX,), ADMIN_HEADERS),
+    ((UI_PREFIX,), UI_HEADERS),
+    (SCIM_PREFIXES, SCIM_HEADERS),
+)
 
 
 class PathNormalizer:
@@ -69,6 +76,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
         # Unknown admin paths and methods answer in the admin API's own error format.
         return admin_error(_from_http(exc))
+    if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
+        error = _from_http(exc)
+        if exc.status_code == 404:
+            error.detail = "There is no page at this address."
+        return ui_pages.error_page(request, error)
     if not path.startswith(SCIM_PREFIXES):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     if exc.status_code == 405:
@@ -131,6 +143,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             Route("/healthz", _healthz, methods=["GET"]),
             *(Mount(prefix, routes=scim_routes()) for prefix in SCIM_PREFIXES),
             Mount(ADMIN_PREFIX, routes=admin_routes()),
+            # The trailing slash is stripped by PathNormalizer: /admin is the home page.
+            Route(UI_PREFIX, ui_home, methods=["GET"]),
+            Mount(UI_PREFIX, routes=ui_routes()),
         ],
         exception_handlers=handlers,
         # The capture runs inside the normalizer, so entries show the path as routed.

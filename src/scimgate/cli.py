@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scimgate.admin import accounts as admin_accounts
 from scimgate.admin import commands as admin_commands
 from scimgate.admin import operations as admin_ops
 from scimgate.admin import text
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
         return add(name, _transactional(factory), parent, **kwargs)
 
     admin_commands.register(commands, add_admin)
+    admin_accounts.register(commands, add_admin)
     _register_logs(commands, add)
     _register_breaker(commands, add)
     return parser

@@ -23,6 +23,21 @@ ADMIN_HEADERS: Mapping[str, str] = {
 }
 """Headers of every response under the admin prefix."""
 
+UI_HEADERS: Mapping[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # Scripts and styles only from this server's own files, never inline: an injected
+    # <script> in a logged value cannot run even if escaping were ever missed.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    # Same-origin referrers let a refused form send the browser back to its page.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""Headers of every response of the admin web UI under ``/admin``."""
+
 SCIM_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
     # Personal data must not stay in shared or browser caches; conditional requests

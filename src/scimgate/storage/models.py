@@ -504,3 +504,55 @@ class DeprovisioningEvent(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     """The membership's id; no foreign key, since a deleted one counts too."""
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminAccount(Base):
+    """A person who signs in to the admin web UI; the password is kept as an argon2 hash."""
+
+    __tablename__ = "admin_accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(150))
+    """The sign-in name as given."""
+    username_norm: Mapped[str] = mapped_column(String(150), unique=True)
+    """Lower-cased sign-in name: unique case-insensitively."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """argon2id hash in PHC string form (salt and parameters included)."""
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Wrong passwords since the last successful sign-in."""
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    """Sign-in is refused until then, whatever the password."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AdminGrant(Base):
+    """An organization an administrator may see and change."""
+
+    __tablename__ = "admin_grants"
+
+    admin_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AdminSession(Base):
+    """A signed-in browser: the cookie holds a secret, this row only its hash."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the session cookie's secret, hex-encoded."""
+    admin_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """The token every form of this session must send back."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    """Absolute end of the session, however active it is."""
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """Last request; the session ends after a period without one."""

@@ -1,0 +1,8 @@
+"""(being written)"""
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    """This module's pages, relative to ``/admin/orgs/{org}``."""
+    return []
