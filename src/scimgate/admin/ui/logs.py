@@ -4,5 +4,5 @@ from starlette.routing import BaseRoute
 
 
 def routes() -> list[BaseRoute]:
-    """This module's pages, relative to ``/admin/orgs/{org}``."""
+    """This module's pages, relative to ``/admin``, each starting ``/orgs/{org}``."""
     return []

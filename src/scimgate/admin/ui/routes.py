@@ -22,6 +22,11 @@ def ui_routes() -> list[BaseRoute]:
 
 
 def org_routes() -> list[BaseRoute]:
-    """The pages of one organization, under ``/orgs/{org}``."""
-    pages = [*overview.routes(), *connection.routes(), *roles.routes(), *logs.routes()]
-    return [Mount("/orgs/{org}", routes=[*pages, *people.routes()])]
+    """The pages of the organizations, each module's paths starting ``/orgs/{org}``."""
+    return [
+        *overview.routes(),
+        *connection.routes(),
+        *roles.routes(),
+        *logs.routes(),
+        *people.routes(),
+    ]
