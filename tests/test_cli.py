@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_unknown_org_is_an_error(
 
 
 def test_quickstart_serves_a_ready_demo(tmp_path: Path) -> None:
-    """quickstart --json prints the base URL and a token, then serves a working SCIM API."""
+    """quickstart --json prints the base URL, a token and an administrator, then serves."""
     env = {**os.environ, "SCIMGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
     # quickstart prints the port it was given, so pick a free one first.
     with socket.socket() as probe:
@@ -150,6 +151,21 @@ def test_quickstart_serves_a_ready_demo(tmp_path: Path) -> None:
             assert created.status_code == 201
             found = http.get("/Users", params={"filter": 'userName eq "grace@example.com"'})
             assert found.json()["totalResults"] == 1
+        # The printed administrator signs in to the admin web UI.
+        with httpx2.Client(base_url=first["admin_url"].removesuffix("/admin")) as browser:
+            form = browser.get("/admin/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None and first["admin_username"] == "admin"
+            signed_in = browser.post(
+                "/admin/login",
+                data={
+                    "csrf_token": token.group(1),
+                    "username": first["admin_username"],
+                    "password": first["admin_password"],
+                },
+            )
+            assert signed_in.status_code == 303
+            assert "demo" in browser.get("/admin").text
     finally:
         process.terminate()
         process.wait(timeout=10)

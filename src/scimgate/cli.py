@@ -11,11 +11,12 @@ import copy
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,16 @@ from scimgate.admin import accounts as admin_accounts
 from scimgate.admin import commands as admin_commands
 from scimgate.admin import operations as admin_ops
 from scimgate.admin import text
+from scimgate.admin import views as admin_views
 from scimgate.audit import keys, queries, retention, rotation
 from scimgate.config import Settings
-from scimgate.domain import breaker, organizations, sso, tokens
-from scimgate.errors import ScimError
+from scimgate.domain import admins, breaker, organizations, sso, tokens
+from scimgate.errors import NotFoundError, ScimError
 from scimgate.storage import backups
 from scimgate.storage.database import Database
-from scimgate.storage.models import Organization, ScimToken
 
 DEMO_ORG = "demo"
+DEMO_ADMIN = "admin"
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
 
@@ -56,36 +58,6 @@ def _run(settings: Settings, work: Callable[[Session], Any]) -> Any:
 def _transactional(factory: admin_commands.Factory) -> Handler:
     """A handler running the work ``factory`` builds from the arguments in one transaction."""
     return lambda args, settings: _run(settings, factory(args))
-
-
-def _org_view(org: Organization) -> dict[str, Any]:
-    return {
-        "id": org.id,
-        "name": org.name,
-        "scim_enabled": org.scim_enabled,
-        "sso_configured": org.sso is not None,
-        "detected_idp": org.detected_idp,
-        "idp_seen_at": org.idp_seen_at.isoformat() if org.idp_seen_at else None,
-        "created_at": org.created_at.isoformat(),
-    }
-
-
-def _token_view(token: ScimToken) -> dict[str, Any]:
-    def stamp(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": token.id,
-        "prefix": token.prefix,
-        "created_at": stamp(token.created_at),
-        "last_used_at": stamp(token.last_used_at),
-        "expires_at": stamp(token.expires_at),
-        "revoked_at": stamp(token.revoked_at),
-    }
-
-
-def _issued_view(issued: tokens.IssuedToken) -> dict[str, Any]:
-    return {**_token_view(issued.token), "token": issued.secret}
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> Any:
@@ -127,11 +99,13 @@ def _copy_view(written: backups.Copy, settings: Settings) -> dict[str, Any]:
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> Any:
-    return _run(settings, lambda s: _org_view(organizations.create(s, args.name)))
+    return _run(settings, lambda s: admin_views.org_status(organizations.create(s, args.name)))
 
 
 def cmd_org_list(args: argparse.Namespace, settings: Settings) -> Any:
-    return _run(settings, lambda s: [_org_view(org) for org in organizations.list_all(s)])
+    return _run(
+        settings, lambda s: [admin_views.org_status(org) for org in organizations.list_all(s)]
+    )
 
 
 def cmd_sso_configure(args: argparse.Namespace, settings: Settings) -> Any:
@@ -142,72 +116,90 @@ def cmd_sso_configure(args: argparse.Namespace, settings: Settings) -> Any:
     else:
         raise ScimError("Give --metadata-file, or all of --entity-id, --sso-url and --cert-file.")
 
-    def work(session: Session) -> Any:
-        org = organizations.get(session, args.org)
-        organizations.configure_sso(session, org, config)
-        return {
-            **_org_view(org),
-            "entity_id": config.entity_id,
-            "sso_url": config.sso_url,
-            "certificate": sso.describe_certificate(config.certificate_pem),
-        }
-
-    return _run(settings, work)
+    return _run(settings, lambda s: admin_ops.configure_sso(s, args.org, config))
 
 
 def cmd_scim_switch(args: argparse.Namespace, settings: Settings) -> Any:
     def work(session: Session) -> Any:
         org = organizations.get(session, args.org)
         organizations.set_scim_enabled(org, args.action == "enable")
-        return _org_view(org)
+        return admin_views.org_status(org)
 
     return _run(settings, work)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
     def work(session: Session) -> Any:
-        org = organizations.get(session, args.org)
         if args.action == "create":
-            return _issued_view(tokens.issue(session, org))
+            return admin_ops.issue_token(session, args.org)
         if args.action == "rotate":
             grace = args.grace_seconds
             if grace is None:
                 grace = settings.token_grace_seconds
-            issued = tokens.rotate(session, org, timedelta(seconds=grace), args.token_id)
-            return _issued_view(issued)
+            return admin_ops.rotate_token(
+                session, args.org, timedelta(seconds=grace), args.token_id
+            )
         if args.action == "revoke":
             if not args.token_id:
                 raise ScimError("token revoke needs the id of the token to revoke.")
-            return _token_view(tokens.revoke(session, org, args.token_id))
-        return [_token_view(token) for token in tokens.list_for(session, org)]
+            return admin_ops.revoke_token(session, args.org, args.token_id)
+        return admin_ops.list_tokens(session, args.org)
 
     return _run(settings, work)
 
 
-def _prepare_demo(session: Session) -> tokens.IssuedToken:
-    """Create (once) the demo organization with SSO and SCIM on; issue a fresh token."""
+@dataclass(frozen=True)
+class _Demo:
+    """What quickstart prints: a fresh SCIM token and the demo administrator's password."""
+
+    token: str
+    admin_password: str
+
+
+def _prepare_demo(session: Session) -> _Demo:
+    """Create (once) the demo organization with SSO and SCIM on, and its administrator.
+
+    Each run issues a fresh token and gives the administrator a fresh password, since
+    neither is stored in a form that could be shown again.
+    """
     org = organizations.find_by_name(session, DEMO_ORG) or organizations.create(session, DEMO_ORG)
     if org.sso is None:
         organizations.configure_sso(session, org, sso.demo_settings(DEMO_ORG))
     organizations.set_scim_enabled(org, True)
-    return tokens.issue(session, org)
+    password = secrets.token_urlsafe(12)
+    try:
+        account = admins.get(session, DEMO_ADMIN)
+        admins.set_password(account, password)
+    except NotFoundError:
+        account = admins.create(session, DEMO_ADMIN, password)
+    admins.grant(session, account, org)
+    return _Demo(token=tokens.issue(session, org).secret, admin_password=password)
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> Any:
     settings = settings.model_copy(update={"demo": True})
     # Made here, once, before any worker starts: the demo request log key.
     keys.server_ring(settings)
-    issued = _run(settings, _prepare_demo)
+    demo = _run(settings, _prepare_demo)
     host = "localhost" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
     base = f"http://{host}:{args.port}/scim/v2"
+    admin_url = f"http://{host}:{args.port}/admin"
     if args.json:
-        print(json.dumps({"scim_base_url": base, "token": issued.secret}), flush=True)
+        shown = {
+            "scim_base_url": base,
+            "token": demo.token,
+            "admin_url": admin_url,
+            "admin_username": DEMO_ADMIN,
+            "admin_password": demo.admin_password,
+        }
+        print(json.dumps(shown), flush=True)
     else:
         print(f"scimgate demo organization {DEMO_ORG!r} is ready.")
         print(f"SCIM base URL: {base}")
-        print(f"SCIM token:    {issued.secret}")
+        print(f"SCIM token:    {demo.token}")
+        print(f"Admin web UI:  {admin_url}  (name {DEMO_ADMIN}, password {demo.admin_password})")
         print("Example:")
-        print(f"  curl -H 'Authorization: Bearer {issued.secret}' {base}/Users", flush=True)
+        print(f"  curl -H 'Authorization: Bearer {demo.token}' {base}/Users", flush=True)
     _serve(settings, args.host, args.port, workers=1)
     return None
 

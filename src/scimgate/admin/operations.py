@@ -7,6 +7,7 @@ through ``role_assignment``, which rolls its savepoint back, so they write nothi
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,9 @@ from scimgate.domain import (
     persons,
     role_assignment,
     roles,
+    sso,
     teams,
+    tokens,
     users,
 )
 from scimgate.domain.paging import PageRequest
@@ -264,3 +267,69 @@ def configure_breaker(
     """Set the organization's own breaker limits; None restores the server's."""
     org = organizations.get(session, ref)
     return views.breaker(org, breaker.configure(session, org, defaults, changes))
+
+
+def list_groups(session: Session, ref: str) -> list[View]:
+    """Every SCIM group of the organization, by name, with its size, role and linked team."""
+    org = organizations.get(session, ref)
+    sizes = reads.group_sizes(session, org)
+    mapped = roles.mapping(session, org)
+    linked = {team.scim_group_id: team for team in teams.list_for(session, org)}
+    return [
+        views.scim_group(group, sizes.get(group.id, 0), mapped.get(group.id), linked.get(group.id))
+        for group in reads.groups_by_name(session, org)
+    ]
+
+
+def configure_sso(session: Session, ref: str, config: sso.SsoSettings) -> View:
+    """Set (or replace) the organization's SAML identity provider from checked settings."""
+    org = organizations.get(session, ref)
+    connection = organizations.configure_sso(session, org, config)
+    return {**views.org_status(org), **views.sso_connection(connection)}
+
+
+def list_tokens(session: Session, ref: str) -> list[View]:
+    """The organization's SCIM tokens, newest first, without their secrets."""
+    org = organizations.get(session, ref)
+    return [views.token(token) for token in tokens.list_for(session, org)]
+
+
+def issue_token(session: Session, ref: str) -> View:
+    """Issue a SCIM token; the view holds its secret, which is never shown again."""
+    org = organizations.get(session, ref)
+    return views.issued_token(tokens.issue(session, org))
+
+
+def rotate_token(session: Session, ref: str, grace: timedelta, token_id: str | None = None) -> View:
+    """Issue a new token; the old ones (or only ``token_id``) stop working after ``grace``."""
+    org = organizations.get(session, ref)
+    return views.issued_token(tokens.rotate(session, org, grace, token_id))
+
+
+def revoke_token(session: Session, ref: str, token_id: str) -> View:
+    """Revoke one of the organization's tokens at once."""
+    org = organizations.get(session, ref)
+    return views.token(tokens.revoke(session, org, token_id))
+
+
+# The provisioning health panel looks back one day.
+HEALTH_WINDOW = timedelta(hours=24)
+
+
+def health(
+    session: Session, ref: str, ring: KeyRing, defaults: breaker.Limits, now: datetime
+) -> View:
+    """Requests and errors of the last day, the newest error decrypted, and the breaker."""
+    org = organizations.get(session, ref)
+    since = now - HEALTH_WINDOW
+    counted = queries.tally(session, org.id, since)
+    last = counted.last_error
+    last_view = views.log_entry(last, open_entry(ring, last)) if last is not None else None
+    status = views.breaker(org, breaker.status(session, org, defaults))
+    return views.health(since, counted, last_view, status)
+
+
+def show_sso(session: Session, ref: str) -> View | None:
+    """The organization's SAML identity provider, or None while SSO is not configured."""
+    org = organizations.get(session, ref)
+    return views.sso_connection(org.sso) if org.sso is not None else None

@@ -8,7 +8,15 @@ every write goes through the domain. They are candidates to move into
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scimgate.storage.models import Organization, Person, Team, TeamMember, User
+from scimgate.storage.models import (
+    Group,
+    GroupMember,
+    Organization,
+    Person,
+    Team,
+    TeamMember,
+    User,
+)
 
 
 def person(session: Session, person_id: str | None) -> Person | None:
@@ -36,3 +44,32 @@ def team_sizes(session: Session, org: Organization) -> dict[str, int]:
         .group_by(TeamMember.team_id)
     )
     return {team_id: count for team_id, count in rows}
+
+
+def groups_by_name(session: Session, org: Organization) -> list[Group]:
+    """Every SCIM group of the organization, by name."""
+    return list(
+        session.scalars(
+            select(Group).where(Group.org_id == org.id).order_by(Group.display_name_norm, Group.id)
+        )
+    )
+
+
+def group_sizes(session: Session, org: Organization) -> dict[str, int]:
+    """Group id → number of direct members (users and nested groups), for non-empty groups."""
+    rows = session.execute(
+        select(GroupMember.group_id, func.count())
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(Group.org_id == org.id)
+        .group_by(GroupMember.group_id)
+    )
+    return {group_id: count for group_id, count in rows}
+
+
+def member_named(session: Session, org: Organization, user_name: str) -> User | None:
+    """The organization's membership with this userName (case-insensitive), if any."""
+    if "\x00" in user_name:  # PostgreSQL refuses to compare text holding NUL
+        return None
+    return session.scalars(
+        select(User).where(User.org_id == org.id, User.user_name_norm == user_name.strip().lower())
+    ).first()

@@ -2,16 +2,23 @@
 
 import shlex
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from scimgate.audit.entries import Opened
+from scimgate.audit.queries import Tally
 from scimgate.domain.breaker import Status, window_phrase
 from scimgate.domain.role_assignment import RoleChange
+from scimgate.domain.sso import describe_certificate
+from scimgate.domain.tokens import IssuedToken
 from scimgate.storage.models import (
+    Group,
     Organization,
     Person,
     RequestLogEntry,
     Role,
+    ScimToken,
+    SsoConnection,
     Team,
     TeamMember,
     User,
@@ -207,3 +214,73 @@ def _breaker_summary(org: Organization, status: Status) -> str:
             f"Approve with: scimgate breaker approve {shlex.quote(org.name)}"
         )
     return f"closed: {counted}"
+
+
+def org_status(org: Organization) -> View:
+    """An organization's SCIM state and the identity provider last seen talking to it."""
+    return {
+        "id": org.id,
+        "name": org.name,
+        "scim_enabled": org.scim_enabled,
+        "sso_configured": org.sso is not None,
+        "detected_idp": org.detected_idp,
+        "idp_seen_at": org.idp_seen_at.isoformat() if org.idp_seen_at else None,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+def sso_connection(connection: SsoConnection) -> View:
+    """An organization's SAML identity provider, with its certificate summarized."""
+    return {
+        "entity_id": connection.entity_id,
+        "sso_url": connection.sso_url,
+        "certificate": describe_certificate(connection.certificate_pem),
+    }
+
+
+def token(token: ScimToken) -> View:
+    """A SCIM bearer token as listed: its prefix and dates, never its secret."""
+
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "created_at": stamp(token.created_at),
+        "last_used_at": stamp(token.last_used_at),
+        "expires_at": stamp(token.expires_at),
+        "revoked_at": stamp(token.revoked_at),
+    }
+
+
+def issued_token(issued: IssuedToken) -> View:
+    """A token just issued, with its secret: shown this once, never stored."""
+    return {**token(issued.token), "token": issued.secret}
+
+
+def health(since: datetime, counted: Tally, last_error: View | None, breaker_view: View) -> View:
+    """An organization's provisioning health: recent requests, errors and the breaker."""
+    errors = counted.client_errors + counted.server_errors
+    return {
+        "since": since.isoformat(),
+        "requests": counted.total,
+        "errors": errors,
+        "client_errors": counted.client_errors,
+        "server_errors": counted.server_errors,
+        "error_rate": errors / counted.total if counted.total else 0.0,
+        "last_error": last_error,
+        "breaker": breaker_view,
+    }
+
+
+def scim_group(group: Group, member_count: int, role: Role | None, team: Team | None) -> View:
+    """A SCIM group with its size, the role it grants (if mapped) and its linked team."""
+    return {
+        "id": group.id,
+        "display_name": group.display_name,
+        "member_count": member_count,
+        "role": role.name if role else None,
+        "team_id": team.id if team else None,
+        "team_name": team.name if team else None,
+    }

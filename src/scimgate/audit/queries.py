@@ -142,3 +142,38 @@ def get(session: Session, entry_id: str | int, org_id: str | None = None) -> Req
             f"No request log entry {entry_id!r}" + (" in this organization." if org_id else ".")
         )
     return entry
+
+
+@dataclass(frozen=True)
+class Tally:
+    """An organization's request counts since a moment, and its latest failed request."""
+
+    total: int
+    client_errors: int
+    """Requests answered 4xx."""
+    server_errors: int
+    """Requests answered 5xx."""
+    last_error: RequestLogEntry | None
+    """The newest entry with a status of 400 or more, however old."""
+
+
+def tally(session: Session, org_id: str, since: datetime) -> Tally:
+    """Count the organization's requests since ``since`` by status class, reading no payload."""
+    entry = RequestLogEntry
+    # Clear-text columns only, each statement served by an index led by org_id
+    # (org_time, org_status): nothing is decrypted to count, and only the one last
+    # error is loaded whole.
+    total, client, server = session.execute(
+        select(
+            func.count(),
+            func.count().filter(entry.status.between(400, 499)),
+            func.count().filter(entry.status >= 500),
+        ).where(entry.org_id == org_id, entry.created_at >= since)
+    ).one()
+    last = session.scalars(
+        select(entry)
+        .where(entry.org_id == org_id, entry.status >= 400)
+        .order_by(entry.created_at.desc(), entry.id.desc())
+        .limit(1)
+    ).first()
+    return Tally(total or 0, client or 0, server or 0, last)

@@ -1,0 +1,246 @@
+"""The People & teams pages: memberships, a member's profile, teams and manual grants."""
+
+import re
+
+import httpx2
+from playwright.sync_api import Page, expect
+
+from scimgate.admin import operations
+
+from ..conftest import SCIM_JSON, user_body
+from .conftest import Shooter, Site, csrf_token, sign_in
+from .test_roles_page import Idp
+
+
+def _team_id(site: Site, org_id: str, name: str) -> str:
+    with site.database.transaction() as session:
+        teams = operations.list_teams(session, org_id)
+    found: str = next(team["id"] for team in teams if team["name"] == name)
+    return found
+
+
+def _team_members(site: Site, org_id: str, name: str) -> dict[str, tuple[bool, bool]]:
+    """User name → (via SCIM, manual) for each member of the team."""
+    with site.database.transaction() as session:
+        team = operations.show_team(session, org_id, name)
+    return {m["user_name"]: (m["via_scim"], m["manual"]) for m in team["members"]}
+
+
+def test_a_pushed_group_becomes_a_linked_team_and_members_are_added_and_removed_by_hand(
+    page: Page, site: Site, shoot: Shooter
+) -> None:
+    """With team sync on a pushed group is a team; a manual member can be added and removed."""
+    idp = Idp.connect(site, "acme", sync_groups_to_teams=True, assign_roles_from_groups=True)
+    alice = idp.user("alice@example.com", name={"givenName": "Alice", "familyName": "Liddell"})
+    idp.user("bob@example.com")
+    group = idp.group("Platform", [alice])
+    with site.database.transaction() as session:
+        operations.map_group(session, idp.org_id, group, "admin", dry_run=False)
+    site.admin("root", "acme")
+    sign_in(page, site, "root")
+
+    page.goto(f"{site.url}/admin/orgs/{idp.org_id}/people")
+    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    alice_row = page.get_by_role("row", name=re.compile("alice@example.com"))
+    expect(alice_row).to_contain_text("from group Platform")
+    expect(alice_row).to_contain_text("SCIM")
+    expect(page.get_by_role("row", name=re.compile("bob@example.com"))).to_contain_text(
+        "default role"
+    )
+    shoot(page, "people")
+
+    page.get_by_role("link", name="Teams", exact=True).click()
+    expect(page.get_by_role("heading", name="Teams", exact=True)).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^Platform Platform"))).to_be_visible()
+    expect(page.get_by_text("linked to team Platform")).to_be_visible()
+    page.get_by_role("link", name="Platform", exact=True).first.click()
+
+    expect(page.get_by_role("heading", name="Platform", exact=True)).to_be_visible()
+    expect(page.get_by_text("Linked to the SCIM group Platform")).to_be_visible()
+    alice_grant = page.get_by_role("row", name=re.compile("alice@example.com"))
+    expect(alice_grant).to_contain_text("SCIM")
+    expect(alice_grant.get_by_role("button", name="Remove")).to_have_count(0)
+    expect(alice_grant).to_contain_text("remove them from the group in the identity provider")
+
+    page.get_by_label("User name").fill("bob@example.com")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_role("status")).to_have_text("Added bob@example.com to Platform.")
+    bob_grant = page.get_by_role("row", name=re.compile("bob@example.com"))
+    expect(bob_grant).to_contain_text("manual")
+    shoot(page, "team")
+
+    bob_grant.get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_have_text("Removed bob@example.com from Platform.")
+    expect(page.get_by_role("row", name=re.compile("bob@example.com"))).to_have_count(0)
+    assert _team_members(site, idp.org_id, "Platform") == {"alice@example.com": (True, False)}
+
+
+def test_member_page_shows_profile_role_and_team_grants(site: Site) -> None:
+    """A member's page shows their names, email, phones, role with its reason, and teams."""
+    idp = Idp.connect(site, "acme", sync_groups_to_teams=True, phone_sync=True)
+    alice = idp.user(
+        "alice@example.com",
+        name={"givenName": "Alice", "familyName": "Liddell"},
+        displayName="Ali",
+        emails=[{"value": "alice@example.com", "type": "work", "primary": True}],
+        phoneNumbers=[{"value": "+1 415 555 0100", "type": "work"}],
+    )
+    idp.group("Platform", [alice])
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}"
+    team = _team_id(site, idp.org_id, "Platform")
+    token = csrf_token(client.get(f"{base}/teams/{team}").text)
+    added = client.post(
+        f"{base}/teams/{team}/add", data={"csrf_token": token, "user_name": "ALICE@example.com"}
+    )
+    assert added.status_code == 303
+
+    shown = client.get(f"{base}/people/{alice}")
+    assert shown.status_code == 200
+    for text in ("Alice", "Liddell", "Ali", "alice@example.com", "default role", "member"):
+        assert text in shown.text, text
+    assert re.search(r"\+1\s?415\s?555\s?0100|\+14155550100", shown.text)
+    grants = re.search(r"Platform</a></td><td>(.*?)</td>", shown.text, re.S)
+    assert grants and "SCIM" in grants.group(1) and "manual" in grants.group(1)
+
+    removed = client.post(f"{base}/teams/{team}/remove", data={"csrf_token": token, "user": alice})
+    assert removed.status_code == 303
+    assert "stays in Platform through SCIM" in client.get(f"{base}/teams/{team}").text
+    assert _team_members(site, idp.org_id, "Platform") == {"alice@example.com": (True, False)}
+    assert client.get(f"{base}/people/not-a-member").status_code == 404
+
+
+def test_people_are_listed_fifty_a_page(site: Site) -> None:
+    """The People page shows 50 memberships a page with a pager, deactivated ones marked."""
+    idp = Idp.connect(site, "acme")
+    operations_ = [
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": f"u{n}",
+            "data": user_body(f"user{n:02}@example.com", active=n != 0),
+        }
+        for n in range(51)
+    ]
+    answer = httpx2.post(
+        f"{site.url}/scim/v2/Bulk",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": operations_,
+        },
+        headers={"Authorization": f"Bearer {idp.token}", "Content-Type": SCIM_JSON},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}/people"
+
+    first = client.get(base).text
+    assert first.count("<tr>") == 51  # the header row and 50 members
+    assert "1\N{EN DASH}50 of 51" in first and f'href="{base}?offset=50"' in first
+    assert re.search(
+        r"user00@example.com</a></td>\s*<td><span class=\"badge bad\">deactivated", first
+    )
+    second = client.get(f"{base}?offset=50").text
+    assert second.count("<tr>") == 2 and "user50@example.com" in second
+    assert client.get(f"{base}?offset=junk").status_code == 200
+
+
+def test_teams_page_shows_unlinked_groups_when_sync_is_off_and_adds_teams(site: Site) -> None:
+    """With team sync off a group is "not linked — team sync is off"; a new team is added."""
+    idp = Idp.connect(site, "acme")
+    alice = idp.user("alice@example.com")
+    idp.group("Platform", [alice])
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}/teams"
+    shown = client.get(base).text
+    assert "not linked — team sync is off" in shown
+    created = client.post(base, data={"csrf_token": csrf_token(shown), "name": "Support"})
+    assert created.status_code == 303
+    page = client.get(created.headers["location"]).text
+    assert "<h1>Support</h1>" in page and "Added the team Support." in page
+    assert "No member yet." in page
+
+
+def test_an_unknown_user_name_is_a_red_notice(site: Site) -> None:
+    """Adding a user name the organization does not have changes nothing and says why."""
+    idp = Idp.connect(site, "acme")
+    idp.user("alice@example.com")
+    site.org("globex")
+    with site.database.transaction() as session:
+        operations.create_team(session, idp.org_id, "Support")
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    team = f"/admin/orgs/{idp.org_id}/teams/{_team_id(site, idp.org_id, 'Support')}"
+    token = csrf_token(client.get(team).text)
+    answer = client.post(
+        f"{team}/add",
+        data={"csrf_token": token, "user_name": "nobody@example.com"},
+        headers={"Referer": f"{site.url}{team}"},
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == team
+    shown = client.get(team).text
+    assert 'class="notice error"' in shown
+    assert "acme has no member with the user name &#39;nobody@example.com&#39;" in shown
+    assert _team_members(site, idp.org_id, "Support") == {}
+
+
+def _protected(site: Site) -> tuple[Idp, str, str]:
+    """An organization with a member in a team by hand: (idp, team id, member id)."""
+    idp = Idp.connect(site, "acme")
+    alice = idp.user("alice@example.com")
+    idp.user("bob@example.com")
+    with site.database.transaction() as session:
+        team = operations.create_team(session, idp.org_id, "Support")["id"]
+        operations.add_to_team(session, idp.org_id, team, alice)
+    return idp, team, alice
+
+
+def test_another_organizations_admin_gets_404_and_changes_nothing(site: Site) -> None:
+    """Every page and form of People & teams answers 404 to an admin of another organization."""
+    idp, team, alice = _protected(site)
+    site.org("globex")
+    site.admin("mallory", "globex")
+    client = site.sign_in_http("mallory")
+    token = csrf_token(client.get("/admin").text)
+    base = f"/admin/orgs/{idp.org_id}"
+    for path in ("/people", f"/people/{alice}", "/teams", f"/teams/{team}"):
+        assert client.get(base + path).status_code == 404, path
+    posts = {
+        "/teams": {"name": "Intruders"},
+        f"/teams/{team}/add": {"user_name": "bob@example.com"},
+        f"/teams/{team}/remove": {"user": alice},
+    }
+    for path, fields in posts.items():
+        answer = client.post(base + path, data={"csrf_token": token, **fields})
+        assert answer.status_code == 404, path
+        assert "alice" not in answer.text and "Support" not in answer.text
+
+    _assert_unchanged(site, idp.org_id)
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(site: Site) -> None:
+    """A People & teams POST missing the CSRF token answers 403 and writes nothing."""
+    idp, team, alice = _protected(site)
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}"
+    posts = {
+        "/teams": {"name": "Intruders"},
+        f"/teams/{team}/add": {"user_name": "bob@example.com"},
+        f"/teams/{team}/remove": {"user": alice},
+    }
+    for path, fields in posts.items():
+        assert client.post(base + path, data=fields).status_code == 403, path
+
+    _assert_unchanged(site, idp.org_id)
+
+
+def _assert_unchanged(site: Site, org_id: str) -> None:
+    with site.database.transaction() as session:
+        names = [team["name"] for team in operations.list_teams(session, org_id)]
+    assert names == ["Support"]
+    assert _team_members(site, org_id, "Support") == {"alice@example.com": (False, True)}
