@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev clean bench audit
+.PHONY: run test lint install install-dev clean bench audit screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The admin web UI's screenshots in docs/admin-ui/, taken by its browser tests (they
+# need Chromium at /usr/bin/chromium, or SCIMGATE_CHROMIUM pointing at one).
+screenshots: install-dev
+	SCIMGATE_SCREENSHOTS=docs/admin-ui $(BIN)/pytest tests/ui -k sqlite -q
 
 # Known vulnerabilities (PyPI's advisory data) in every installed distribution but the
 # project itself, which is installed editable. Exit 1 when one is found.

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import SCIM_JSON, group_body, user_body
 from tests.domain.test_sso import idp_metadata, make_certificate
 
-from .conftest import Site, sign_in
+from .conftest import Shooter, Site, sign_in
 
 
 def _scim(site: Site, token: str) -> httpx2.Client:
@@ -32,7 +32,9 @@ def _tab(page: Page, name: str) -> None:
     tabs.get_by_role("link", name=name).click()
 
 
-def test_first_session_from_sso_to_logs(page: Page, site: Site, tmp_path: Path) -> None:
+def test_first_session_from_sso_to_logs(
+    page: Page, site: Site, tmp_path: Path, shoot: Shooter
+) -> None:
     org_id = site.org("Initech")
     site.admin("alice", "Initech")
     org_page = f"{site.url}/admin/orgs/{org_id}"
@@ -105,6 +107,13 @@ def test_first_session_from_sso_to_logs(page: Page, site: Site, tmp_path: Path) 
     rows.first.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Request body")).to_be_visible()
     expect(page.locator("pre").filter(has_text="milton@initech.example").first).to_be_visible()
+
+    # The same page on a phone: nothing wider than the screen but the scrolling table.
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    shoot(page, "phone-log-entry")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # Sign out: the pages are closed again.
     page.get_by_role("button", name="Sign out").click()

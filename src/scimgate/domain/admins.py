@@ -171,6 +171,8 @@ def sign_in(session: Session, username: str, password: str) -> OpenedSession | N
         _verify(_DUMMY_HASH, password[:_MAX_PASSWORD_LENGTH])
         return None
     if account.locked_until is not None and account.locked_until > now:
+        # As slow as a wrong password: a quick refusal would tell which names exist.
+        _verify(_DUMMY_HASH, password)
         return None
     if not _verify(account.password_hash, password):
         account.failed_logins += 1
@@ -193,6 +195,12 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _open(session: Session, account: AdminAccount, now: datetime) -> OpenedSession:
+    # Sessions past their end are useless; sign-ins are rare enough to sweep them here.
+    session.execute(
+        delete(AdminSession).where(
+            (AdminSession.expires_at <= now) | (AdminSession.last_seen_at <= now - SESSION_IDLE)
+        )
+    )
     secret = secrets.token_urlsafe(32)
     row = AdminSession(
         id=_digest(secret),
@@ -243,6 +251,12 @@ def touch(session: Session, session_id: str) -> None:
 def sign_out(session: Session, session_id: str) -> None:
     """End a session at once."""
     session.execute(delete(AdminSession).where(AdminSession.id == session_id))
+
+
+def sign_out_secret(session: Session, secret: str) -> None:
+    """End the session whose cookie holds ``secret``, if any."""
+    if len(secret) <= 100:
+        sign_out(session, _digest(secret))
 
 
 def same_token(expected: str, offered: str | None) -> bool:

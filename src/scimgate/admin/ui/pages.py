@@ -153,9 +153,20 @@ def redirect(
             path=PREFIX,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=secure_cookies(request),
         )
     return response
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies get ``Secure``: when the browser came over HTTPS.
+
+    Behind a TLS-terminating proxy the request itself may be plain HTTP; a configured
+    ``https://`` public base URL says the browser's side is HTTPS all the same.
+    """
+    settings: Settings = request.app.state.settings
+    public = (settings.public_base_url or "").lower()
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 def _read_notice(request: Request) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ unsigned is enough here because the cookie is HttpOnly and only this host sets i
 """
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -28,6 +28,7 @@ from .pages import (
     read_form,
     render,
     same_origin,
+    secure_cookies,
 )
 
 LOGIN_COOKIE = "scimgate_login"
@@ -39,7 +40,10 @@ def _next_page(target: str | None) -> str:
         return PREFIX
     parts = urlsplit(target)
     inside = target == PREFIX or target.startswith(PREFIX + "/")
-    if parts.scheme or parts.netloc or not inside or "\\" in target:
+    # Browsers resolve dot segments, percent-encoded ones too (WHATWG URL), so
+    # "/admin/../scim" would leave the admin pages.
+    dots = any(segment in (".", "..") for segment in unquote(parts.path).split("/"))
+    if parts.scheme or parts.netloc or not inside or "\\" in target or dots:
         return PREFIX
     return target
 
@@ -63,7 +67,7 @@ def _login_form(request: Request, error: str | None = None, status: int = 200) -
         path=PREFIX + "/login",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
     return response
 
@@ -91,8 +95,9 @@ async def login(request: Request) -> Response:
         username, password = form.get("username"), form.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             return _login_form(request, "Enter your name and password.", status=400)
+        previous = request.cookies.get(SESSION_COOKIE)
         opened = await in_transaction(
-            request, lambda s: _sign_in(s, username, password), write=True
+            request, lambda s: _sign_in(s, username, password, previous), write=True
         )
     except ScimError as exc:
         return error_page(request, exc)
@@ -113,14 +118,17 @@ async def login(request: Request) -> Response:
         path=PREFIX,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
     response.delete_cookie(LOGIN_COOKIE, path=PREFIX + "/login")
     return response
 
 
-def _sign_in(session: Session, username: str, password: str) -> str | None:
+def _sign_in(session: Session, username: str, password: str, previous: str | None) -> str | None:
     opened = admins.sign_in(session, username, password)
+    if opened is not None and previous is not None:
+        # Signing in again from a browser ends the session it had: one browser, one session.
+        admins.sign_out_secret(session, previous)
     return opened.secret if opened else None
 
 
