@@ -57,61 +57,42 @@ def _weight(visit: Visit) -> int:
         raise InvalidValueError(f"A role weight must be a whole number, not {raw!r}.") from None
 
 
+def _answer(
+    visit: Visit, session: Session, found: View, action: str, fields: Mapping[str, str]
+) -> Show | Redirect:
+    """After a save, back to the page; after a preview, the page with what would move."""
+    if not _previewing(visit):
+        return _saved(visit, found)
+    preview = {"action": action, "fields": fields, "changes": found["changes"]}
+    return _show(visit, session, preview)
+
+
 def set_weight(visit: Visit, session: Session) -> Show | Redirect:
     """Preview or save a role's new weight."""
     name, weight = visit.text("role"), _weight(visit)
-    dry_run = _previewing(visit)
-    found = ops.set_role_weight(session, visit.organization.id, name, weight, dry_run=dry_run)
-    if not dry_run:
-        return _saved(visit, found)
-    role = found["role"]["name"]
-    return _show(
-        visit,
-        session,
-        {
-            "action": "weight",
-            "fields": {"role": role, "weight": str(weight)},
-            "changes": found["changes"],
-        },
+    found = ops.set_role_weight(
+        session, visit.organization.id, name, weight, dry_run=_previewing(visit)
     )
+    fields = {"role": found["role"]["name"], "weight": str(weight)}
+    return _answer(visit, session, found, "weight", fields)
 
 
 def set_default(visit: Visit, session: Session) -> Show | Redirect:
     """Preview or save a new default role."""
-    dry_run = _previewing(visit)
     found = ops.set_default_role(
-        session, visit.organization.id, visit.text("role"), dry_run=dry_run
+        session, visit.organization.id, visit.text("role"), dry_run=_previewing(visit)
     )
-    if not dry_run:
-        return _saved(visit, found)
-    role = found["role"]["name"]
-    return _show(
-        visit,
-        session,
-        {
-            "action": "default",
-            "fields": {"role": role},
-            "changes": found["changes"],
-        },
-    )
+    return _answer(visit, session, found, "default", {"role": found["role"]["name"]})
 
 
 def map_group(visit: Visit, session: Session) -> Show | Redirect:
     """Preview or save the role a SCIM group grants ("" for none)."""
     group_id, role = visit.text("group"), visit.text("role") or None
-    dry_run = _previewing(visit)
-    found = ops.map_group(session, visit.organization.id, group_id, role, dry_run=dry_run)
-    if not dry_run:
-        return _saved(visit, found)
-    return _show(
-        visit,
-        session,
-        {
-            "action": "map",
-            "fields": {"group": group_id, "role": role or ""},
-            "changes": found["changes"],
-        },
+    found = ops.map_group(
+        session, visit.organization.id, group_id, role, dry_run=_previewing(visit)
     )
+    fields = {"group": group_id, "role": role or ""}
+    return _answer(visit, session, found, "map", fields)
 
 
 def create_role(visit: Visit, session: Session) -> Redirect:
