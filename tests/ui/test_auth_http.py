@@ -437,3 +437,25 @@ def test_org_pages_of_my_own_organization_refuse_a_post_without_the_token(
             other = client.post(path, data={"csrf_token": "not-the-token", "name": "x"})
             assert other.status_code == 403, path
     assert _snapshot(site.database) == before
+
+
+def test_an_oversized_form_is_refused_with_413_even_when_chunked(
+    site: Site, two_orgs: tuple[str, str]
+) -> None:
+    """The sign-in form is open to anyone: a huge body is cut off at 1 MiB, not held whole."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b"username=alice&password="
+        for _ in range(40):
+            yield b"x" * 65536
+
+    with site.http() as client:
+        token = _login_form(client)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        answer = client.post(
+            "/admin/login", content=chunks(), headers=headers, params={"csrf_token": token}
+        )
+        assert answer.status_code == 413
+        assert "larger than" in answer.text
+        # The server is fine afterwards, and a normal form still works.
+        assert _sign_in(client, "alice").status_code == 303

@@ -28,11 +28,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Message
 
 from scimgate.audit.keys import KeyRing
 from scimgate.config import Settings
 from scimgate.domain import admins, organizations
-from scimgate.errors import ForbiddenError, InvalidValueError, NotFoundError, ScimError
+from scimgate.errors import ForbiddenError, NotFoundError, ScimError
+from scimgate.scim import limits
 from scimgate.scim.tenancy import in_transaction
 from scimgate.storage.models import AdminAccount, Organization
 
@@ -199,11 +201,19 @@ def same_origin(request: Request) -> bool:
 
 
 async def read_form(request: Request) -> FormData:
-    """The POSTed form, refused when larger than :data:`MAX_FORM_BYTES`."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise InvalidValueError("The form is too large (at most 1 MiB, files included).")
-    return await request.form(max_files=2, max_fields=_MAX_FIELDS, max_part_size=MAX_FORM_BYTES)
+    """The POSTed form, refused when larger than :data:`MAX_FORM_BYTES`.
+
+    The body is read through the bounded reader first: Starlette's form parser would
+    otherwise hold a chunked urlencoded body of any size (the sign-in form is open to
+    anyone). The form is then parsed from the bytes read.
+    """
+    body = await limits.read_body(request, MAX_FORM_BYTES)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    bounded = Request(request.scope, replay)
+    return await bounded.form(max_files=2, max_fields=_MAX_FIELDS, max_part_size=MAX_FORM_BYTES)
 
 
 def page(handler: Handler, *, org: bool = True, write: bool = False) -> Endpoint:
