@@ -167,6 +167,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     app.state.db = database
     app.state.request_log = recorder
     app.state.throttle = Throttle(settings.rate_limit_per_second, settings.rate_limit_burst)
+    per_minute = settings.admin_sign_in_per_minute
+    app.state.sign_in_throttle = Throttle(per_minute / 60, max(per_minute, 1))
     return app
 
 

@@ -109,3 +109,9 @@ class Settings(BaseSettings):
 
     rate_limit_burst: int = Field(default=10, ge=1)
     """How many requests an organization may send at once before the rate applies."""
+
+    admin_sign_in_per_minute: int = Field(default=20, ge=0)
+    """Sign-in attempts to the admin web UI each client address may make per minute, per
+    server process (in bursts of as many); beyond it the form answers 429 with
+    ``Retry-After``. Accounts also lock after 5 failures; this limit stops one address
+    trying a few passwords on many accounts. 0 turns it off."""

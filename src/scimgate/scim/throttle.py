@@ -32,7 +32,12 @@ class _Bucket:
 
 
 class Throttle:
-    """Token buckets by organization id; ``rate`` 0 admits everything."""
+    """Token buckets by key (an organization id, a client address); ``rate`` 0 admits all."""
+
+    MAX_KEYS = 10_000
+    """Past this many buckets, full ones are dropped: a full bucket is what a new one
+    would be, so forgetting it changes nothing, and many client addresses cannot grow
+    the table without bound."""
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -51,6 +56,8 @@ class Throttle:
         if self.rate <= 0:
             return 0.0
         now = self.clock()
+        if len(self._buckets) >= self.MAX_KEYS:
+            self._forget_full(now)
         bucket = self._buckets.get(org_id)
         if bucket is None:
             bucket = self._buckets[org_id] = _Bucket(tokens=float(self.burst), updated=now)
@@ -60,6 +67,15 @@ class Throttle:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        full = [
+            key
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self.rate >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]
 
     def admit(self, request: Request, org_name: str, org_id: str) -> None:
         """Count ``request`` against its organization, or raise TooManyRequestsError."""

@@ -6,6 +6,7 @@ site can neither read nor set (OWASP CSRF cheat sheet, "signed double-submit coo
 unsigned is enough here because the cookie is HttpOnly and only this host sets it).
 """
 
+import math
 import secrets
 from urllib.parse import unquote, urlsplit
 
@@ -14,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from scimgate.domain import admins
-from scimgate.errors import ForbiddenError, ScimError
+from scimgate.errors import ForbiddenError, ScimError, TooManyRequestsError
 from scimgate.scim.tenancy import in_transaction
+from scimgate.scim.throttle import Throttle
 
 from .pages import (
     CSRF_FIELD,
@@ -82,6 +84,7 @@ async def login(request: Request) -> Response:
     try:
         if not same_origin(request):
             raise ForbiddenError("This form was sent from another site and was refused.")
+        _admit(request)
         form = await read_form(request)
         cookie = request.cookies.get(LOGIN_COOKIE)
         offered = form.get(CSRF_FIELD)
@@ -122,6 +125,23 @@ async def login(request: Request) -> Response:
     )
     response.delete_cookie(LOGIN_COOKIE, path=PREFIX + "/login")
     return response
+
+
+def _admit(request: Request) -> None:
+    """Count a sign-in attempt against its client address; refuse past the rate (429).
+
+    Per-account lockout stops guessing one account's password; this stops one address
+    trying a few common passwords on every account (password spraying).
+    """
+    throttle: Throttle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.take(address)
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequestsError(
+            f"Too many sign-in attempts from your address; try again in {seconds} s.",
+            retry_after=seconds,
+        )
 
 
 def _sign_in(session: Session, username: str, password: str, previous: str | None) -> str | None:
