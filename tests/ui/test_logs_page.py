@@ -122,6 +122,7 @@ def test_an_administrator_finds_failed_requests_and_reads_a_created_users_entry(
         page.reload()
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("list users where userName zz 1")
+    expect(rows.first.locator(".path")).to_have_text("GET /scim/v2/Users")
     shoot(page, "logs")
 
     page.get_by_label("Status").select_option("4xx")
@@ -299,3 +300,26 @@ def test_an_entry_shows_names_escaped_and_notes_redaction_truncation_and_a_lost_
         assert "<h2>Request body</h2>" not in lost.text
         listed = admin.get(logs_url(idp.org_id)).text
         assert "unreadable:" in listed
+
+
+def test_each_entry_shows_its_method_and_path_under_its_summary(
+    site: Site, make_idp: IdpFactory
+) -> None:
+    """A row shows the request's method and path in small monospace text, escaped."""
+    idp = make_idp("acme")
+    site.admin("alice", "acme")
+    user_id = three_requests(idp)
+    assert idp.scim.get(f"/Users/{user_id}").status_code == 200
+    assert idp.scim.get("/Users/%3Cb%3Ebold%3C%2Fb%3E").status_code == 404
+    with closing(site.sign_in_http("alice")) as admin:
+        listed = wait_for_entries(admin, idp.org_id, 5)
+    shown = re.findall(r'<div class="path mono small target">([^<]*)</div>', listed)
+    assert shown == [
+        "GET /scim/v2/Users/&lt;b&gt;bold&lt;/b&gt;",
+        f"GET /scim/v2/Users/{user_id}",
+        "GET /scim/v2/Users",
+        "POST /scim/v2/Users",
+        "POST /scim/v2/Users",
+    ]
+    summary = re.search(r'create user ada@example.com\s*<div class="path mono', listed)
+    assert summary, "the path is right under the summary"

@@ -244,3 +244,89 @@ def _assert_unchanged(site: Site, org_id: str) -> None:
         names = [team["name"] for team in operations.list_teams(session, org_id)]
     assert names == ["Support"]
     assert _team_members(site, org_id, "Support") == {"alice@example.com": (False, True)}
+
+
+def _tables(html: str) -> tuple[list[str], list[str]]:
+    """The teams and the SCIM groups the Teams page lists, in order."""
+    teams_part, groups_part = html.split('id="groups-heading"')
+    teams = re.findall(r'<tr>\s*<td><a href="[^"]+">([^<]+)</a></td>', teams_part)
+    groups = re.findall(r"<tr>\s*<td>([^<]+)</td>", groups_part)
+    return teams, groups
+
+
+def test_teams_and_groups_are_paged_apart_and_searched_together(site: Site) -> None:
+    """120 linked groups: each table pages 50 rows with its own pager and total; q narrows both."""
+    idp = Idp.connect(site, "acme", sync_groups_to_teams=True)
+    idp.groups(120)
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}/teams"
+    names = [f"Group {n:03}" for n in range(120)]
+
+    first = client.get(base).text
+    assert _tables(first) == (names[:50], names[:50])
+    assert "120 teams, by name." in first and "120 SCIM groups, by name." in first
+    assert f'href="{base}?teams_offset=50" rel="next"' in first
+    assert f'href="{base}?groups_offset=50" rel="next"' in first
+
+    # Each pager keeps the other table's page.
+    moved = client.get(f"{base}?teams_offset=100&groups_offset=50").text
+    assert _tables(moved) == (names[100:], names[50:100])
+    assert f'href="{base}?groups_offset=50&amp;teams_offset=50" rel="prev"' in moved
+    assert f'href="{base}?teams_offset=100&amp;groups_offset=100" rel="next"' in moved
+
+    found = client.get(base, params={"q": "group 117"}).text
+    assert _tables(found) == (["Group 117"], ["Group 117"])
+    assert "1 team matches “group 117”." in found
+    assert "1 SCIM group matches “group 117”." in found
+    assert "linked to team" in found
+    # An offset past what matches shows the last page of it.
+    searched = client.get(base, params={"q": "group 1", "teams_offset": "50"}).text
+    assert _tables(searched) == (names[100:], names[100:])
+    assert "20 teams match “group 1”." in searched and 'class="pager"' not in searched
+
+
+def test_a_team_of_120_members_shows_50_a_page_with_a_search(site: Site) -> None:
+    """A group pushed with 120 members fills a team whose page lists 50 of them a page."""
+    idp = Idp.connect(site, "acme", sync_groups_to_teams=True)
+    users = idp.bulk("/Users", [user_body(f"user{n:03}@example.com") for n in range(120)])
+    idp.group("Everyone", users)
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    team = f"/admin/orgs/{idp.org_id}/teams/{_team_id(site, idp.org_id, 'Everyone')}"
+    names = [f"user{n:03}@example.com" for n in range(120)]
+
+    def members(html: str) -> list[str]:
+        return re.findall(r'<tr>\s*<td><a href="[^"]+/people/\w+">([^<]+)</a></td>', html)
+
+    first = client.get(team).text
+    assert members(first) == names[:50]
+    assert "120 members, by user name." in first
+    assert "1\N{EN DASH}50 of 120" in first and f'href="{team}?offset=50" rel="next"' in first
+    assert members(client.get(f"{team}?offset=100").text) == names[100:]
+    assert "<td>120</td>" in client.get(f"/admin/orgs/{idp.org_id}/teams").text
+
+    found = client.get(team, params={"q": "USER11"}).text
+    assert members(found) == names[110:120]
+    assert "10 of 120 members match “USER11” in their user name." in found
+    assert 'class="pager"' not in found
+    none = client.get(team, params={"q": "nobody"}).text
+    assert members(none) == [] and "No member of 120 matches “nobody”" in none
+    assert "No member yet." not in none
+
+
+def test_paged_and_searched_pages_answer_404_to_another_organizations_admin(site: Site) -> None:
+    """The pages with a search or a page in the query are as closed as without."""
+    idp, team, _ = _protected(site)
+    site.org("globex")
+    site.admin("mallory", "globex")
+    client = site.sign_in_http("mallory")
+    base = f"/admin/orgs/{idp.org_id}"
+    for path in (
+        "/teams?q=Sup&teams_offset=50&groups_offset=50",
+        f"/teams/{team}?q=alice&offset=50",
+        "/roles?q=Sup&offset=50",
+    ):
+        answer = client.get(base + path)
+        assert answer.status_code == 404, path
+        assert "Support" not in answer.text and "alice" not in answer.text

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx2
 from playwright.sync_api import Page, expect
+from sqlalchemy import event
 
 from scimgate.admin import operations
 from scimgate.domain import organizations, tokens
@@ -54,6 +55,30 @@ class Idp:
 
     def group(self, name: str, members: list[str]) -> str:
         return self.post("/Groups", group_body(name, members))
+
+    def bulk(self, path: str, bodies: list[dict[str, Any]]) -> list[str]:
+        """Create resources in one SCIM ``/Bulk`` request; return their ids, in order."""
+        operations_ = [
+            {"method": "POST", "path": path, "bulkId": f"b{n}", "data": body}
+            for n, body in enumerate(bodies)
+        ]
+        answer = httpx2.post(
+            f"{self.site.url}/scim/v2/Bulk",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": operations_,
+            },
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": SCIM_JSON},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        results = answer.json()["Operations"]
+        assert [result["status"] for result in results] == ["201"] * len(bodies), results
+        return [str(result["location"]).rsplit("/", 1)[-1] for result in results]
+
+    def groups(self, count: int) -> list[str]:
+        """Create the groups "Group 000", "Group 001" ... in one Bulk request; return their ids."""
+        return self.bulk("/Groups", [group_body(f"Group {n:03}") for n in range(count)])
 
 
 def _people(client: httpx2.Client, org_id: str) -> str:
@@ -273,3 +298,156 @@ def _assert_unchanged(site: Site, org_id: str) -> None:
         assert operations.show_org(session, org_id)["default_role"] == "member"
         listed = {r["name"]: r["weight"] for r in operations.list_roles(session, org_id)}
     assert listed == {"owner": 100, "admin": 80, "member": 50, "observer": 10}
+
+
+def _mapping_rows(html: str) -> list[str]:
+    """The SCIM groups the Group mappings table of a roles page lists, in order."""
+    return re.findall(
+        r'<label for="map-\d+" class="visually-hidden">Role for ([^<]+)</label>', html
+    )
+
+
+def _hidden(form: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+
+
+def _map_form(html: str, group_name: str) -> dict[str, str]:
+    """The hidden fields of the mapping form of a group in the Group mappings table."""
+    forms = re.findall(r'<form method="post" action="[^"]*/roles/map".*?</form>', html, re.S)
+    found = [form for form in forms if f"Role for {group_name}</label>" in form]
+    assert len(found) == 1, f"no mapping form of {group_name}"
+    return _hidden(found[0])
+
+
+def _apply_form(html: str) -> dict[str, str]:
+    """The hidden fields of a preview's "Apply these changes" form."""
+    found = re.search(r'<form method="post"[^>]*>(?:(?!</form>).)*Apply these changes', html, re.S)
+    assert found, "no Apply form"
+    return _hidden(found.group(0))
+
+
+def test_group_mappings_are_listed_fifty_a_page_with_the_total_and_a_search(site: Site) -> None:
+    """120 groups: 50 a page by name with "120 SCIM groups", a pager, and a name search."""
+    idp = Idp.connect(site, "acme", assign_roles_from_groups=True)
+    idp.groups(120)
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}/roles"
+
+    first = client.get(base).text
+    assert _mapping_rows(first) == [f"Group {n:03}" for n in range(50)]
+    assert "120 SCIM groups, by name." in first
+    assert "1\N{EN DASH}50 of 120" in first and f'href="{base}?offset=50" rel="next"' in first
+    last = client.get(f"{base}?offset=100").text
+    assert _mapping_rows(last) == [f"Group {n:03}" for n in range(100, 120)]
+    assert "101\N{EN DASH}120 of 120" in last and 'rel="next"' not in last
+    # An offset past the end shows the last page; one that is not a number, the first.
+    assert _mapping_rows(client.get(f"{base}?offset=5000").text) == _mapping_rows(last)
+    assert _mapping_rows(client.get(f"{base}?offset=junk").text) == _mapping_rows(first)
+
+    one = client.get(base, params={"q": "  117 "}).text
+    assert _mapping_rows(one) == ["Group 117"]
+    assert "1 SCIM group matches “117”." in one and 'class="pager"' not in one
+    ten = client.get(base, params={"q": "GROUP 11"}).text
+    assert _mapping_rows(ten) == [f"Group {n}" for n in range(110, 120)]
+    none = client.get(base, params={"q": "%"}).text
+    assert _mapping_rows(none) == [] and "No SCIM group matches “%”." in none
+    assert "No SCIM group has been pushed" not in none
+
+
+def test_a_group_on_the_third_page_is_previewed_and_mapped_from_that_page(site: Site) -> None:
+    """The preview and the saved answer of a group on page 3 name it and show page 3 again."""
+    idp = Idp.connect(site, "acme", assign_roles_from_groups=True)
+    alice = idp.user("alice@example.com")
+    idp.groups(120)
+    group_110 = idp.post("/Groups", group_body("Group 110b", [alice]))
+    site.admin("root", "acme")
+    client = site.sign_in_http("root")
+    base = f"/admin/orgs/{idp.org_id}/roles"
+    third = client.get(f"{base}?offset=100").text
+    assert "Group 110b" in _mapping_rows(third)
+    fields = _map_form(third, "Group 110b")
+    assert fields["group"] == group_110 and fields["offset"] == "100"
+
+    preview = client.post(f"{base}/map", data={**fields, "role": "admin", "action": "preview"})
+    assert preview.status_code == 200
+    assert "SCIM group <strong>Group 110b</strong> grants <strong>admin</strong>" in preview.text
+    assert "alice@example.com" in preview.text
+    assert "Group 110b" in _mapping_rows(preview.text)  # still page 3
+    apply = _apply_form(preview.text)
+    assert apply == {**fields, "role": "admin", "action": "save"}
+
+    saved = client.post(f"{base}/map", data=apply)
+    assert saved.status_code == 303 and saved.headers["location"] == f"{base}?offset=100"
+    shown = client.get(saved.headers["location"]).text
+    assert "Saved: 1 role change." in shown
+    row = re.search(r"<th scope=\"row\">Group 110b</th>\s*<td>1</td>\s*<td>admin</td>", shown)
+    assert row, "the mapped group shows its role on its page"
+    assert "from group Group 110b" in _row(_people(client, idp.org_id), "alice@example.com")
+
+
+def test_an_administrator_pages_to_a_group_maps_it_and_finds_it_by_name(
+    page: Page, site: Site
+) -> None:
+    """In the browser: page 3 of 121 groups, preview and apply a mapping there, then search."""
+    idp = Idp.connect(site, "acme", assign_roles_from_groups=True)
+    alice = idp.user("alice@example.com")
+    idp.groups(120)
+    idp.group("Group 110b", [alice])
+    site.admin("root", "acme")
+    sign_in(page, site, "root")
+
+    page.goto(f"{site.url}/admin/orgs/{idp.org_id}/roles")
+    expect(page.get_by_text("121 SCIM groups, by name.")).to_be_visible()
+    mappings = page.locator("section", has=page.get_by_role("heading", name="Group mappings"))
+    expect(mappings.locator("tbody tr")).to_have_count(50)
+    for _ in range(2):
+        mappings.get_by_role("link", name="Next").click()
+    expect(mappings.get_by_text("101\N{EN DASH}121 of 121")).to_be_visible()
+    expect(mappings.locator("tbody tr")).to_have_count(21)
+
+    row = page.get_by_role("row", name=re.compile("^Group 110b"))
+    row.get_by_label("Role for Group 110b").select_option("admin")
+    row.get_by_role("button", name="Preview").click()
+    preview = page.locator("section", has=page.get_by_role("heading", name="Preview"))
+    expect(preview).to_contain_text("SCIM group Group 110b grants admin")
+    expect(preview.get_by_role("row", name="alice@example.com")).to_contain_text("admin")
+    preview.get_by_role("button", name="Apply these changes").click()
+    expect(page.get_by_role("status")).to_have_text("Saved: 1 role change.")
+    expect(page).to_have_url(re.compile(r"/roles\?offset=100$"))
+    expect(row.get_by_role("cell").nth(1)).to_have_text("admin")
+
+    page.get_by_label("Group name contains").fill("110B")
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_text("1 SCIM group matches “110B”.")).to_be_visible()
+    expect(mappings.locator("tbody tr")).to_have_count(1)
+    expect(row.get_by_role("cell").nth(1)).to_have_text("admin")
+
+
+def test_the_roles_page_sends_as_many_statements_for_120_groups_as_for_3(site: Site) -> None:
+    """Paging is done in SQL: the statements of the roles page do not grow with the groups."""
+    small, large = Idp.connect(site, "small"), Idp.connect(site, "large")
+    small.groups(3)
+    large.groups(120)
+    site.admin("root", "small", "large")
+    client = site.sign_in_http("root")
+
+    def statements(org_id: str) -> list[str]:
+        url = f"/admin/orgs/{org_id}/roles"
+        assert client.get(url).status_code == 200  # warm-up
+        sent: list[str] = []
+
+        def record(*args: Any) -> None:
+            sent.append(str(args[2]))
+
+        event.listen(site.database.engine, "before_cursor_execute", record)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(site.database.engine, "before_cursor_execute", record)
+        # The request log is written by a background thread, on its own schedule.
+        return [sql for sql in sent if "request_log" not in sql]
+
+    few, many = statements(small.org_id), statements(large.org_id)
+    assert few and len(few) == len(many), (few, many)
+    assert all("LIMIT" in sql for sql in many if sql.lstrip().startswith("SELECT groups."))

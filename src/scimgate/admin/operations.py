@@ -152,40 +152,74 @@ def create_team(session: Session, ref: str, name: str) -> View:
     return views.team(teams.create(session, org, name), 0)
 
 
-def _team_view(session: Session, team: Team) -> View:
-    members = teams.members(session, team)
+def _team_view(
+    session: Session, team: Team, limit: int | None = None, offset: int = 0, search: str = ""
+) -> View:
+    """A team with its members: all of them, or with ``limit`` one page of those matching."""
+    if limit is None:
+        members = teams.members(session, team)
+        return {
+            **views.team(team, len(members)),
+            "members": [views.team_member(grant, user) for grant, user in members],
+        }
+    _check_window(limit, offset)
+    found = reads.team_members_page(session, team, search, limit, offset)
+    size = reads.team_size(session, team) if search.strip() else found.total
     return {
-        **views.team(team, len(members)),
-        "members": [views.team_member(grant, user) for grant, user in members],
+        **views.team(team, size),
+        "members": [views.team_member(grant, user) for grant, user in found.rows],
+        **_window_view(found, limit, search),
     }
 
 
-def show_team(session: Session, ref: str, team_ref: str) -> View:
-    """A team with its members and the grants that keep each one there."""
+def show_team(
+    session: Session,
+    ref: str,
+    team_ref: str,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    search: str = "",
+) -> View:
+    """A team with its members and the grants that keep each one there.
+
+    With ``limit``, only one page of the members whose user name holds ``search``,
+    and how many match (``total``).
+    """
     org = organizations.get(session, ref)
-    return _team_view(session, teams.get(session, org, team_ref))
+    return _team_view(session, teams.get(session, org, team_ref), limit, offset, search)
 
 
-def add_to_team(session: Session, ref: str, team_ref: str, user_id: str) -> View:
-    """Grant a member a place in a team by hand; return the team."""
+def team_member(session: Session, ref: str, team_ref: str, user_id: str) -> View | None:
+    """A member's place in a team with its grants, or None when they are not in it."""
+    org = organizations.get(session, ref)
+    found = reads.team_grant(session, teams.get(session, org, team_ref), user_id)
+    return views.team_member(*found) if found is not None else None
+
+
+def add_to_team(
+    session: Session, ref: str, team_ref: str, user_id: str, *, limit: int | None = None
+) -> View:
+    """Grant a member a place in a team by hand; return the team (``limit`` members of it)."""
     org = organizations.get(session, ref)
     team = teams.get(session, org, team_ref)
     teams.add_manual(session, org, team, users.get(session, org, user_id))
-    return _team_view(session, team)
+    return _team_view(session, team, limit)
 
 
-def remove_from_team(session: Session, ref: str, team_ref: str, user_id: str) -> View:
-    """Withdraw a hand-made grant (a SCIM grant stays); return the team."""
+def remove_from_team(
+    session: Session, ref: str, team_ref: str, user_id: str, *, limit: int | None = None
+) -> View:
+    """Withdraw a hand-made grant (a SCIM grant stays); return the team (``limit`` members)."""
     org = organizations.get(session, ref)
     team = teams.get(session, org, team_ref)
     teams.remove_manual(session, team, users.get(session, org, user_id))
-    return _team_view(session, team)
+    return _team_view(session, team, limit)
 
 
 def list_members(session: Session, ref: str, limit: int, offset: int) -> View:
     """One page of memberships, oldest first, with each one's role and its reason."""
-    if limit < 1 or not 0 <= offset <= _MAX_OFFSET:
-        raise InvalidValueError(f"limit must be at least 1 and offset 0 to {_MAX_OFFSET}.")
+    _check_window(limit, offset)
     org = organizations.get(session, ref)
     page = users.search(session, org, None, PageRequest(start_index=offset + 1, count=limit))
     roles_by_id = {role.id: role for role in roles.list_for(session, org)}
@@ -279,6 +313,55 @@ def list_groups(session: Session, ref: str) -> list[View]:
         views.scim_group(group, sizes.get(group.id, 0), mapped.get(group.id), linked.get(group.id))
         for group in reads.groups_by_name(session, org)
     ]
+
+
+def page_groups(session: Session, ref: str, limit: int, offset: int, search: str = "") -> View:
+    """One page of the SCIM groups by name whose name holds ``search``, and how many match.
+
+    Sizes, roles and linked teams are read for the groups of the page only.
+    """
+    _check_window(limit, offset)
+    org = organizations.get(session, ref)
+    found = reads.groups_page(session, org, search, limit, offset)
+    ids = [group.id for group in found.rows]
+    sizes = reads.sizes_of_groups(session, ids)
+    mapped = reads.roles_of_groups(session, ids)
+    linked = reads.teams_linked_to(session, ids)
+    return {
+        **_window_view(found, limit, search),
+        "groups": [
+            views.scim_group(group, sizes.get(id_, 0), mapped.get(id_), linked.get(id_))
+            for group, id_ in zip(found.rows, ids, strict=True)
+        ],
+    }
+
+
+def page_teams(session: Session, ref: str, limit: int, offset: int, search: str = "") -> View:
+    """One page of the teams by name whose name holds ``search``, with sizes and linked groups."""
+    _check_window(limit, offset)
+    org = organizations.get(session, ref)
+    found = reads.teams_page(session, org, search, limit, offset)
+    sizes = reads.sizes_of_teams(session, [team.id for team in found.rows])
+    names = reads.group_names(session, [t.scim_group_id for t in found.rows if t.scim_group_id])
+    return {
+        **_window_view(found, limit, search),
+        "teams": [
+            {
+                **views.team(team, sizes.get(team.id, 0)),
+                "scim_group_name": names.get(team.scim_group_id or ""),
+            }
+            for team in found.rows
+        ],
+    }
+
+
+def _check_window(limit: int, offset: int) -> None:
+    if limit < 1 or not 0 <= offset <= _MAX_OFFSET:
+        raise InvalidValueError(f"limit must be at least 1 and offset 0 to {_MAX_OFFSET}.")
+
+
+def _window_view(found: reads.Window, limit: int, search: str) -> View:
+    return {"total": found.total, "limit": limit, "offset": found.offset, "search": search}
 
 
 def configure_sso(session: Session, ref: str, config: sso.SsoSettings) -> View:

@@ -4,38 +4,73 @@ Every change can be previewed first. A preview runs the change in a savepoint th
 is rolled back (``domain.role_assignment``), which needs a write transaction: the
 Preview buttons POST, and the answer is the page itself with the members whose role
 would move and a form to apply exactly that change.
+
+Group mappings are listed a page at a time (an organization may have tens of
+thousands of groups), narrowed by a name search (``q``); a mapping form carries the
+page it was sent from, so its preview and its saved answer show that page again.
 """
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute, Route
 
 from scimgate.admin import operations as ops
 from scimgate.admin.views import View
+from scimgate.domain import groups
 from scimgate.errors import InvalidValueError
 
 from .pages import Redirect, Show, Visit, org_url, page
 
+PAGE_SIZE = 50
+# A name is at most 1000 characters; a search longer than a name finds nothing anyway.
+_MAX_SEARCH = 1000
+
 
 def roles_page(visit: Visit, session: Session) -> Show:
-    """The organization's roles, default role and group mappings."""
+    """The organization's roles, default role and one page of group mappings."""
     return _show(visit, session)
+
+
+def _where(visit: Visit) -> dict[str, str]:
+    """The group listing's search and page: from the query string, or the form that was sent."""
+    search = (visit.query.get("q") or visit.text("q")).strip()[:_MAX_SEARCH]
+    offset = visit.query.get("offset") or visit.text("offset")
+    kept = {"q": search, "offset": offset if offset.isdigit() and len(offset) < 10 else ""}
+    return {name: value for name, value in kept.items() if value and value != "0"}
 
 
 def _show(visit: Visit, session: Session, preview: Mapping[str, Any] | None = None) -> Show:
     org = visit.organization
+    where = _where(visit)
+    search = where.get("q", "")
+    listing = ops.page_groups(session, org.id, PAGE_SIZE, int(where.get("offset", "0")), search)
+    # ui.pager appends "offset=N": the search rides along before it.
+    pager_url = org_url(org, "roles") + "?" + (urlencode({"q": search}) + "&" if search else "")
     return Show(
         "roles.html",
         {
             "tab": "roles",
             "roles": ops.list_roles(session, org.id),
-            "groups": ops.list_groups(session, org.id),
+            "listing": listing,
+            "pager_url": pager_url,
+            # The previewed group, named, wherever its page is (roles_preview.html).
+            "groups": _previewed(visit, session, preview),
             "assign_from_groups": org.assign_roles_from_groups,
             "preview": preview,
         },
     )
+
+
+def _previewed(
+    visit: Visit, session: Session, preview: Mapping[str, Any] | None
+) -> list[dict[str, str]]:
+    if preview is None or preview["action"] != "map":
+        return []
+    group = groups.get(session, visit.organization, preview["fields"]["group"])
+    return [{"id": group.id, "display_name": group.display_name}]
 
 
 def _previewing(visit: Visit) -> bool:
@@ -46,7 +81,9 @@ def _previewing(visit: Visit) -> bool:
 def _saved(visit: Visit, found: View) -> Redirect:
     count = len(found["changes"])
     noun = "role change" if count == 1 else "role changes"
-    return Redirect(org_url(visit.organization, "roles"), f"Saved: {count} {noun}.")
+    where = urlencode(_where(visit))
+    to = org_url(visit.organization, "roles") + (f"?{where}" if where else "")
+    return Redirect(to, f"Saved: {count} {noun}.")
 
 
 def _weight(visit: Visit) -> int:
@@ -91,7 +128,8 @@ def map_group(visit: Visit, session: Session) -> Show | Redirect:
     found = ops.map_group(
         session, visit.organization.id, group_id, role, dry_run=_previewing(visit)
     )
-    fields = {"group": group_id, "role": role or ""}
+    # The page of groups the form was sent from rides along to "Apply these changes".
+    fields = {"group": group_id, "role": role or "", **_where(visit)}
     return _answer(visit, session, found, "map", fields)
 
 
