@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from scimgate.cli import main
 from scimgate.config import Settings
 from tests.test_cli import run_cli
+from tests.test_cli_admin import _fails, _ok
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "another long enough secret"
@@ -35,18 +36,6 @@ def cli(
 def acme(cli: Cli) -> None:
     """The organization acme."""
     assert cli("org", "create", "acme")[0] == 0
-
-
-def _ok(result: tuple[int, Any]) -> Any:
-    status, output = result
-    assert status == 0, output
-    return output
-
-
-def _fails(result: tuple[int, Any], status: int) -> str:
-    code, output = result
-    assert code == 1 and output["status"] == status, output
-    return str(output["error"])
 
 
 def _create(cli: Cli, name: str, *orgs: str, password: str = PASSWORD) -> Any:

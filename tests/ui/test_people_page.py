@@ -2,12 +2,11 @@
 
 import re
 
-import httpx2
 from playwright.sync_api import Page, expect
 
 from scimgate.admin import operations
 
-from ..conftest import SCIM_JSON, user_body
+from ..conftest import user_body
 from .conftest import Shooter, Site, csrf_token, sign_in
 from .test_roles_page import Idp
 
@@ -114,25 +113,7 @@ def test_member_page_shows_profile_role_and_team_grants(site: Site) -> None:
 def test_people_are_listed_fifty_a_page(site: Site) -> None:
     """The People page shows 50 memberships a page with a pager, deactivated ones marked."""
     idp = Idp.connect(site, "acme")
-    operations_ = [
-        {
-            "method": "POST",
-            "path": "/Users",
-            "bulkId": f"u{n}",
-            "data": user_body(f"user{n:02}@example.com", active=n != 0),
-        }
-        for n in range(51)
-    ]
-    answer = httpx2.post(
-        f"{site.url}/scim/v2/Bulk",
-        json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-            "Operations": operations_,
-        },
-        headers={"Authorization": f"Bearer {idp.token}", "Content-Type": SCIM_JSON},
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
+    idp.bulk("/Users", [user_body(f"user{n:02}@example.com", active=n != 0) for n in range(51)])
     site.admin("root", "acme")
     client = site.sign_in_http("root")
     base = f"/admin/orgs/{idp.org_id}/people"
