@@ -7,11 +7,14 @@ from contextlib import closing
 import httpx2
 from playwright.sync_api import Page, expect
 
+from scimgate.admin import operations
 from scimgate.audit import queries
-from scimgate.domain import organizations, tokens
-from tests.conftest import SCIM_JSON
+from scimgate.config import Settings
+from scimgate.domain import breaker, organizations, tokens
+from tests.conftest import SCIM_JSON, user_body
 
-from .conftest import Shooter, Site, sign_in
+from .conftest import Shooter, Site, csrf_token, sign_in
+from .test_roles_page import Idp
 
 _OKTA = "Okta SCIM Client 1.0.0"
 
@@ -108,3 +111,51 @@ def test_another_organizations_administrator_gets_404(site: Site) -> None:
         answer = bob.get(f"/admin/orgs/{org_id}")
         assert answer.status_code == 404
         assert "acme" not in answer.text
+
+
+def test_a_tripped_breaker_is_shown_and_approved_from_the_overview(
+    page: Page, site: Site, shoot: Shooter
+) -> None:
+    """Held deprovisioning shows in red with an Approve button; the IdP's retry then passes."""
+    idp = Idp.connect(site, "acme")
+    with site.database.transaction() as session:
+        # A breaker that trips on the second deprovisioning of four members.
+        operations.configure_breaker(
+            session, idp.org_id, breaker.Limits.from_settings(Settings()), {"min_people": 1}
+        )
+    ids = idp.bulk("/Users", [user_body(f"u{n}@example.com") for n in range(4)])
+    auth = {"Authorization": f"Bearer {idp.token}"}
+    with httpx2.Client(base_url=f"{site.url}/scim/v2", headers=auth, timeout=30) as scim:
+        statuses = [scim.delete(f"/Users/{user_id}").status_code for user_id in ids[:2]]
+        assert statuses == [204, 503]
+
+        site.admin("alice", "acme")
+        sign_in(page, site, "alice")
+        page.goto(f"{site.url}/admin/orgs/{idp.org_id}")
+        state = page.locator("#breaker-state")
+        expect(state).to_contain_text("tripped")
+        expect(state).to_contain_text("1 deprovisioning requests held")
+        shoot(page, "overview-breaker-tripped")
+        page.get_by_role("button", name="Approve held deprovisioning").click()
+        expect(page.get_by_role("status")).to_contain_text("Approved")
+        expect(state).to_contain_text("approved")
+
+        # The IdP retries the held request: it passes now.
+        assert scim.delete(f"/Users/{ids[1]}").status_code == 204
+
+
+def test_approving_needs_the_token_and_my_organization(site: Site) -> None:
+    """The approve form is refused without its CSRF token (403) and for another org (404)."""
+    mine = Idp.connect(site, "acme")
+    other = site.org("globex")
+    site.admin("alice", "acme")
+    with closing(site.sign_in_http("alice")) as client:
+        token = csrf_token(client.get(f"/admin/orgs/{mine.org_id}").text)
+        no_token = client.post(f"/admin/orgs/{mine.org_id}/breaker/approve", data={})
+        assert no_token.status_code == 403
+        foreign = client.post(f"/admin/orgs/{other}/breaker/approve", data={"csrf_token": token})
+        assert foreign.status_code == 404
+    with site.database.transaction() as session:
+        defaults = breaker.Limits.from_settings(Settings())
+        for org_id in (mine.org_id, other):
+            assert operations.breaker_status(session, org_id, defaults)["approved_until"] is None

@@ -10,12 +10,32 @@ from scimgate.admin import operations as ops
 from scimgate.domain import breaker
 from scimgate.storage.models import Organization, utcnow
 
-from .pages import Show, Visit, org_url, page
+from .pages import Redirect, Show, Visit, org_url, page
 
 
 def routes() -> list[BaseRoute]:
     """This module's pages, relative to ``/admin``, each starting ``/orgs/{org}``."""
-    return [Route("/orgs/{org}", page(overview), methods=["GET"])]
+    return [
+        Route("/orgs/{org}", page(overview), methods=["GET"]),
+        Route("/orgs/{org}/breaker/approve", page(approve_breaker, write=True), methods=["POST"]),
+    ]
+
+
+def approve_breaker(visit: Visit, session: Session) -> Redirect:
+    """Let held deprovisioning through for one window, as ``scimgate breaker approve`` does.
+
+    The IdP retries what was held (it got 503 with Retry-After), so approving is all an
+    administrator has to do once they have checked the deprovisioning is wanted.
+    """
+    org = visit.organization
+    limits = breaker.Limits.from_settings(visit.settings)
+    found = ops.approve_breaker(session, org.id, limits)
+    until = datetime.fromisoformat(found["approved_until"]).strftime("%Y-%m-%d %H:%M UTC")
+    return Redirect(
+        org_url(org),
+        f"Approved: every deprovisioning passes until {until}; the identity provider's "
+        "retries of the held requests now go through.",
+    )
 
 
 def overview(visit: Visit, session: Session) -> Show:
