@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from scimgate.app import create_app
 from scimgate.config import Settings
-from scimgate.domain import groups
+from scimgate.domain import groups, organizations
 from scimgate.storage.database import Database
 from tests.conftest import (
     Tenant,
@@ -446,3 +446,23 @@ def test_bulk_cannot_touch_another_organizations_user(make_tenant: TenantFactory
         True,
         'W/"1"',
     )
+
+
+def test_operations_are_seen_as_coming_from_the_client_that_sent_the_bulk(
+    tenant: Tenant, database: Database
+) -> None:
+    """Each operation carries the request's User-Agent: the IdP is recognized from it.
+
+    Without it every operation looked like a client sending none (Entra's one sign), so a
+    bulk from a client no User-Agent names made the organization's detected IdP "entra".
+    """
+    plain = _request(_op("POST", "/Users", user_body("bob@example.com"), bulkId="b"))
+    assert tenant.post("/Bulk", json=plain, headers={"User-Agent": "curl/8.0"}).status_code == 200
+    with database.transaction() as session:
+        assert organizations.get(session, tenant.org_id).detected_idp is None
+    request = _request(_op("POST", "/Users", user_body("ada@example.com"), bulkId="a"))
+    answer = tenant.post("/Bulk", json=request, headers={"User-Agent": "Okta SCIM Client 1.0.0"})
+    assert answer.status_code == 200, answer.text
+    with database.transaction() as session:
+        org = organizations.get(session, tenant.org_id)
+        assert (org.detected_idp, org.detected_user_agent) == ("okta", "Okta SCIM Client 1.0.0")

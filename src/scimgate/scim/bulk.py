@@ -412,7 +412,10 @@ def _sub_scope(request: Request, op: _Operation, path: str, body: bytes) -> Scop
     headers = [(b"content-length", str(len(body)).encode())]
     if body:
         headers.append((b"content-type", SCIM_MEDIA_TYPE.encode()))
-    for name in ("authorization", "host"):
+    # The operations are the client's own requests: the same credentials and host, and the
+    # same User-Agent, which tells which IdP is talking (scim/providers.py); without it
+    # each operation would look like a client that sends none.
+    for name in ("authorization", "host", "user-agent"):
         if name in request.headers:
             headers.append((name.encode(), request.headers[name].encode("latin-1")))
     if op.version:
