@@ -325,6 +325,33 @@ def test_create_and_show_team(admin: TestClient, acme: Tenant) -> None:
     _error(admin.post("/api/orgs/acme/teams", json={}), 400)
 
 
+def test_groups_and_team_members_page_with_search(admin: TestClient, acme: Tenant) -> None:
+    """SCIM groups and a team's members list one page at a time, with a search."""
+    _ok(admin.patch("/api/orgs/acme", json={"sync_groups_to_teams": True}))
+    people = [_provision(acme, f"user{n}@example.com") for n in range(5)]
+    for name in ("Design", "Engineering", "Ops"):
+        _group(acme, name, people if name == "Engineering" else [])
+    first = _ok(admin.get("/api/orgs/acme/groups", params={"limit": "2"}))
+    assert (first["total"], [g["display_name"] for g in first["groups"]]) == (
+        3,
+        ["Design", "Engineering"],
+    )
+    rest = _ok(admin.get("/api/orgs/acme/groups", params={"limit": "2", "offset": "2"}))
+    assert [g["display_name"] for g in rest["groups"]] == ["Ops"]
+    found = _ok(admin.get("/api/orgs/acme/groups", params={"search": "ENG"}))
+    assert [(g["display_name"], g["member_count"]) for g in found["groups"]] == [("Engineering", 5)]
+
+    whole = _ok(admin.get("/api/orgs/acme/teams/engineering"))
+    assert len(whole["members"]) == 5
+    paged = _ok(admin.get("/api/orgs/acme/teams/engineering", params={"limit": "2"}))
+    assert (paged["total"], len(paged["members"])) == (5, 2)
+    one = _ok(admin.get("/api/orgs/acme/teams/engineering", params={"search": "user3"}))
+    assert [m["user_name"] for m in one["members"]] == ["user3@example.com"]
+    _error(admin.get("/api/orgs/acme/groups", params={"limit": "0"}), 400)
+    _error(admin.get("/api/orgs/acme/groups", params={"offset": "-1"}), 400)
+    _error(admin.get("/api/orgs/acme/groups", params={"limit": "x"}), 400)
+
+
 def test_team_bad_references(admin: TestClient, acme: Tenant) -> None:
     """Unknown teams and users, and another organization's users, are 404."""
     ada = _provision(acme, "ada@example.com")

@@ -142,9 +142,8 @@ def test_previews_write_nothing(site: Site) -> None:
     client = site.sign_in_http("root")
     base = f"/admin/orgs/{idp.org_id}/roles"
     token = csrf_token(client.get(base).text)
-    groups = operations.list_groups
     with site.database.transaction() as session:
-        group_id = groups(session, idp.org_id)[0]["id"]
+        group_id = operations.page_groups(session, idp.org_id, 1, 0)["groups"][0]["id"]
 
     mapped = client.post(
         f"{base}/map",
@@ -183,7 +182,9 @@ def test_weights_default_role_and_new_roles_are_saved(site: Site) -> None:
     base = f"/admin/orgs/{idp.org_id}/roles"
     token = csrf_token(client.get(base).text)
     with site.database.transaction() as session:
-        engineering = operations.list_groups(session, idp.org_id)[0]["id"]
+        engineering = operations.page_groups(session, idp.org_id, 1, 0, "Engineering")["groups"][0][
+            "id"
+        ]
     for group, role in ((engineering, "admin"), (ops_group, "observer")):
         saved = client.post(
             f"{base}/map",

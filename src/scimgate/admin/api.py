@@ -226,6 +226,31 @@ def _list_members(call: Call) -> Work:
     return lambda s: ops.list_members(s, call.path["org"], limit, offset)
 
 
+def _window(call: Call) -> tuple[int, int, str]:
+    """``limit`` (capped like SCIM's ``count``), ``offset`` and ``search`` of a listing."""
+    settings = call.settings
+    limit = min(_query_int(call, "limit", settings.default_page_size), settings.max_page_size)
+    search = call.query.get("search", "")
+    if "\x00" in search:
+        raise InvalidValueError("search must not contain a NUL character.")
+    return limit, _query_int(call, "offset", 0), search
+
+
+def _list_groups(call: Call) -> Work:
+    limit, offset, search = _window(call)
+    return lambda s: ops.page_groups(s, call.path["org"], limit, offset, search)
+
+
+def _show_team(call: Call) -> Work:
+    # Without ``limit`` the whole team, as before paging existed; with it, one page.
+    if "limit" not in call.query and "offset" not in call.query and "search" not in call.query:
+        return lambda s: ops.show_team(s, call.path["org"], call.path["team"])
+    limit, offset, search = _window(call)
+    return lambda s: ops.show_team(
+        s, call.path["org"], call.path["team"], limit=limit, offset=offset, search=search
+    )
+
+
 def _create_org(call: Call) -> Work:
     name = _text(call.body, "name")
     return lambda s: ops.create_org(s, name)
@@ -321,6 +346,7 @@ def _org_routes() -> list[Route]:
         _route(f"{org}/roles", "POST", _create_role, status=201),
         _route(f"{org}/roles/{{name}}", "PATCH", _set_weight),
         _route(f"{org}/role-mappings", "GET", _path(ops.list_mappings, "org")),
+        _route(f"{org}/groups", "GET", _list_groups),
         _route(f"{org}/role-mappings/{{group}}", "PUT", _map_group),
         _route(f"{org}/role-mappings/{{group}}", "DELETE", _unmap_group),
     ]
@@ -332,7 +358,7 @@ def _team_routes() -> list[Route]:
     return [
         _route(f"{org}/teams", "GET", _path(ops.list_teams, "org")),
         _route(f"{org}/teams", "POST", _create_team, status=201),
-        _route(team, "GET", _path(ops.show_team, "org", "team")),
+        _route(team, "GET", _show_team),
         _route(member, "PUT", _path(ops.add_to_team, "org", "team", "user")),
         _route(member, "DELETE", _path(ops.remove_from_team, "org", "team", "user")),
         _route(f"{org}/members", "GET", _list_members),

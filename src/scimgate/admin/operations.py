@@ -303,18 +303,6 @@ def configure_breaker(
     return views.breaker(org, breaker.configure(session, org, defaults, changes))
 
 
-def list_groups(session: Session, ref: str) -> list[View]:
-    """Every SCIM group of the organization, by name, with its size, role and linked team."""
-    org = organizations.get(session, ref)
-    sizes = reads.group_sizes(session, org)
-    mapped = roles.mapping(session, org)
-    linked = {team.scim_group_id: team for team in teams.list_for(session, org)}
-    return [
-        views.scim_group(group, sizes.get(group.id, 0), mapped.get(group.id), linked.get(group.id))
-        for group in reads.groups_by_name(session, org)
-    ]
-
-
 def page_groups(session: Session, ref: str, limit: int, offset: int, search: str = "") -> View:
     """One page of the SCIM groups by name whose name holds ``search``, and how many match.
 
