@@ -164,7 +164,9 @@ def _team_view(
         }
     _check_window(limit, offset)
     found = reads.team_members_page(session, team, search, limit, offset)
-    size = reads.team_size(session, team) if search.strip() else found.total
+    size = (
+        reads.sizes_of_teams(session, [team.id]).get(team.id, 0) if search.strip() else found.total
+    )
     return {
         **views.team(team, size),
         "members": [views.team_member(grant, user) for grant, user in found.rows],

@@ -56,26 +56,6 @@ def team_sizes(session: Session, org: Organization) -> dict[str, int]:
     return {team_id: count for team_id, count in rows}
 
 
-def groups_by_name(session: Session, org: Organization) -> list[Group]:
-    """Every SCIM group of the organization, by name."""
-    return list(
-        session.scalars(
-            select(Group).where(Group.org_id == org.id).order_by(Group.display_name_norm, Group.id)
-        )
-    )
-
-
-def group_sizes(session: Session, org: Organization) -> dict[str, int]:
-    """Group id → number of direct members (users and nested groups), for non-empty groups."""
-    rows = session.execute(
-        select(GroupMember.group_id, func.count())
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(Group.org_id == org.id)
-        .group_by(GroupMember.group_id)
-    )
-    return {group_id: count for group_id, count in rows}
-
-
 def member_named(session: Session, org: Organization, user_name: str) -> User | None:
     """The organization's membership with this userName (case-insensitive), if any."""
     if "\x00" in user_name:  # PostgreSQL refuses to compare text holding NUL
@@ -147,14 +127,6 @@ def team_members_page(session: Session, team: Team, search: str, limit: int, off
     if search.strip():
         query = query.where(_holding(User.user_name_norm, search))
     return _window(session, query.order_by(User.user_name_norm, User.id), limit, offset)
-
-
-def team_size(session: Session, team: Team) -> int:
-    """How many members a team has."""
-    count = session.scalar(
-        select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team.id)
-    )
-    return count or 0
 
 
 def team_grant(session: Session, team: Team, user_id: str) -> tuple[TeamMember, User] | None:
